@@ -1,0 +1,98 @@
+"""The simulated arm: the shared 8-D action -> IK -> joint position actuators in MuJoCo."""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+
+from cog_core.arm import RobotState
+from cog_core.control import NEUTRAL_JOINTS, ActionLimits, command_from_action, reference_pose
+from cog_core.kinematics import JOINT_NAMES, NUM_JOINTS, ArmKinematics
+from cog_core.sim.mjcf import GRIPPER_CLOSED_TARGET, GRIPPER_OPEN_TARGET, SUBSTEPS
+
+NEUTRAL_SUBSTEPS = 4 * SUBSTEPS  # a move-to-neutral step takes 4 control periods of sim time
+
+
+class SimArm:
+    """Drives the wx250s in a MuJoCo scene; implements `cog_core.arm.ArmBackend`."""
+
+    def __init__(self, model: mujoco.MjModel, data: mujoco.MjData, limits: ActionLimits = ActionLimits()) -> None:
+        self.model, self.data, self.limits = model, data, limits
+        self.kinematics = ArmKinematics()
+        self._qpos = np.array([model.joint(n).qposadr[0] for n in JOINT_NAMES])
+        self._qvel = np.array([model.joint(n).dofadr[0] for n in JOINT_NAMES])
+        self._fingers_qpos = np.array([model.joint(n).qposadr[0] for n in ("left_finger", "right_finger")])
+        self._arm_act = np.array([model.actuator(n).id for n in JOINT_NAMES])
+        self._finger_act = np.array([model.actuator(n).id for n in ("left_finger", "right_finger")])
+        self._site = model.site("ee").id
+        self.gripper_open = True
+        self.last_ik_ok = True
+        self._last_target: tuple[np.ndarray, np.ndarray] | None = None
+
+    # -- state -------------------------------------------------------------------------------
+    def joints(self) -> np.ndarray:
+        """Measured arm joint angles (6,)."""
+        return self.data.qpos[self._qpos].copy()
+
+    def ee_pose(self) -> tuple[np.ndarray, np.ndarray]:
+        """(position, rotation matrix) of the end effector."""
+        return self.data.site_xpos[self._site].copy(), self.data.site_xmat[self._site].reshape(3, 3).copy()
+
+    def state(self) -> RobotState:
+        """Current robot state."""
+        pos, rot = self.ee_pose()
+        quat = np.zeros(4)
+        mujoco.mju_mat2Quat(quat, rot.reshape(9))
+        return RobotState(
+            ee_pos=pos,
+            ee_quat=quat,
+            gripper_opening=float(self.data.qpos[self._fingers_qpos].sum()),
+            gripper_open=self.gripper_open,
+            joints=self.joints(),
+        )
+
+    # -- commands ----------------------------------------------------------------------------
+    def set_joints(self, joints: np.ndarray, gripper_open: bool = True, finger_pos: float | None = None) -> None:
+        """Teleport the arm (reset only): joints, actuator targets and finger positions."""
+        self.data.qpos[self._qpos] = joints
+        self.data.qvel[self._qvel] = 0.0
+        self.data.ctrl[self._arm_act] = joints
+        self.gripper_open = gripper_open
+        target = GRIPPER_OPEN_TARGET if gripper_open else GRIPPER_CLOSED_TARGET
+        self.data.qpos[self._fingers_qpos] = target if finger_pos is None else finger_pos
+        self.data.ctrl[self._finger_act] = target
+        self._last_target = None
+
+    def reset(self, neutral: bool = True) -> None:
+        """Teleport to the neutral pose with the gripper open (call mj_forward after)."""
+        self.set_joints(NEUTRAL_JOINTS, gripper_open=True)
+
+    def _set_gripper(self, command: str | None) -> None:
+        if command is not None:
+            self.gripper_open = command == "open"
+        self.data.ctrl[self._finger_act] = GRIPPER_OPEN_TARGET if self.gripper_open else GRIPPER_CLOSED_TARGET
+
+    def apply(self, action: np.ndarray) -> None:
+        """Execute one 8-D action and advance the physics by one control period."""
+        pos, rot = self.ee_pose()
+        cmd = command_from_action(action, *reference_pose(pos, rot, self._last_target, self.limits), self.limits)
+        self._set_gripper(cmd.gripper)
+        if cmd.neutral:
+            self._last_target = None
+            start = self.data.ctrl[self._arm_act].copy()
+            chunks = 4
+            for i in range(1, chunks + 1):
+                self.data.ctrl[self._arm_act] = start + (NEUTRAL_JOINTS - start) * i / chunks
+                mujoco.mj_step(self.model, self.data, nstep=NEUTRAL_SUBSTEPS // chunks)
+            return
+        result = self.kinematics.ik(cmd.target_pos, cmd.target_rot, seed=self.joints(), iterations=8)
+        self.last_ik_ok = result.success or (result.pos_error < 0.01 and result.rot_error < 0.1)
+        if self.last_ik_ok:
+            self.data.ctrl[self._arm_act] = result.joints
+            self._last_target = (cmd.target_pos, cmd.target_rot)
+        else:  # unreachable: hold the last good joint targets, re-anchor on the measured pose
+            self._last_target = None
+        mujoco.mj_step(self.model, self.data, nstep=SUBSTEPS)
+
+    def close(self) -> None:
+        """Nothing to release in simulation."""
