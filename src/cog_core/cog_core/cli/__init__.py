@@ -14,9 +14,12 @@ from collections.abc import Sequence
 
 # Subcommand modules, in the order `cogrl --help` lists them.
 SUBCOMMANDS: tuple[str, ...] = (
-    "demo",
     "envs",
     "view",
+    "collect",
+    "convert",
+    "inspect",
+    "demo",
 )
 
 DESCRIPTION = """\

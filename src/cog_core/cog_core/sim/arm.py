@@ -10,7 +10,7 @@ from cog_core.control import NEUTRAL_JOINTS, ActionLimits, command_from_action, 
 from cog_core.kinematics import JOINT_NAMES, NUM_JOINTS, ArmKinematics
 from cog_core.sim.mjcf import GRIPPER_CLOSED_TARGET, GRIPPER_OPEN_TARGET, SUBSTEPS
 
-NEUTRAL_SUBSTEPS = 4 * SUBSTEPS  # a move-to-neutral step takes 4 control periods of sim time
+NEUTRAL_SUBSTEPS = 6 * SUBSTEPS  # a move-to-neutral step takes 6 control periods of sim time
 
 
 class SimArm:
@@ -80,7 +80,7 @@ class SimArm:
         if cmd.neutral:
             self._last_target = None
             start = self.data.ctrl[self._arm_act].copy()
-            chunks = 4
+            chunks = 12
             for i in range(1, chunks + 1):
                 self.data.ctrl[self._arm_act] = start + (NEUTRAL_JOINTS - start) * i / chunks
                 mujoco.mj_step(self.model, self.data, nstep=NEUTRAL_SUBSTEPS // chunks)

@@ -29,12 +29,12 @@ class Condition:
 
 
 # Randomisation ranges shared by the conditions (documented in docs/simulator.md).
-OBJECT_IN_DRAWER_X = (-0.03, 0.03)  # offset from the drawer centre line
-OBJECT_IN_DRAWER_Y = (0.020, 0.030)  # distance behind the drawer front panel (clear of the top handle)
+OBJECT_IN_DRAWER_X = (-0.02, 0.02)  # offset from the drawer centre line
+OBJECT_IN_DRAWER_Y = (0.026, 0.032)  # distance behind the drawer front panel (clear of the top handle)
 OBJECT_ON_TABLE_X = (0.22, 0.36)
 OBJECT_ON_TABLE_Y = (-0.06, 0.10)
-BLOCKER_ASIDE_X = (0.20, 0.27)
-BLOCKER_ASIDE_Y = (-0.06, 0.06)
+BLOCKER_ASIDE_X = (0.17, 0.23)
+BLOCKER_ASIDE_Y = (-0.065, 0.0)
 BLOCKER_FRONT_JITTER_X = (-0.003, 0.003)
 BLOCKER_FRONT_JITTER_Y = (-0.002, 0.002)
 YAW = (-0.6, 0.6)  # rad, object yaw

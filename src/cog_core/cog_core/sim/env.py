@@ -126,6 +126,30 @@ class CogEnv(gym.Env):
             s.blocker_home = self.blocker_home()
         return s
 
+    def privileged(self) -> dict[str, Any]:
+        """Everything a scripted policy may look at (sim ground truth), as plain arrays/floats."""
+        st = self.arm.state()
+        out: dict[str, Any] = {
+            "ee_pos": st.ee_pos,
+            "gripper_open": st.gripper_open,
+            "gripper_opening": st.gripper_opening,
+            "object_pos": self.object_pos(),
+            "object_half_height": self.layout.obj.half_size[2],
+        }
+        if self.layout.tray is not None:
+            out["tray_center"] = np.array([*self.layout.tray.center_xy, 0.0])
+        if self._has_cabinet:
+            out.update(
+                blocker_pos=self.blocker_pos(),
+                blocker_home=self.blocker_home(),
+                blocker_half_height=self.layout.blocker.half_height,
+                bottom_handle=self.handle_pos("bottom"),
+                top_handle=self.handle_pos("top"),
+                bottom_drawer=self.drawer_fraction("bottom"),
+                top_drawer=self.drawer_fraction("top"),
+            )
+        return out
+
     # -- reset ---------------------------------------------------------------------------------
     def _set_free_body(self, adr: int, pos: np.ndarray, yaw: float) -> None:
         self.data.qpos[adr : adr + 3] = pos

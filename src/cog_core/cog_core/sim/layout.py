@@ -21,8 +21,8 @@ class Box:
 class CabinetLayout:
     """A two-drawer cabinet standing on the table, drawers opening toward -y."""
 
-    center_xy: tuple[float, float] = (0.40, 0.21)
-    half_width: float = 0.085  # along x
+    center_xy: tuple[float, float] = (0.36, 0.21)
+    half_width: float = 0.09  # along x
     half_depth: float = 0.085  # along y
     wall: float = 0.008
     bottom_drawer_z: tuple[float, float] = (0.006, 0.056)  # bottom and top of the drawer box
@@ -68,7 +68,7 @@ class BlockerLayout:
 
     radius: float = 0.02
     half_height: float = 0.045
-    mass: float = 0.1
+    mass: float = 0.06
     rgba: tuple[float, float, float, float] = (0.9, 0.15, 0.1, 1.0)
 
 

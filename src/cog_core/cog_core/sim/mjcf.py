@@ -16,7 +16,7 @@ ROBOT_COLLISION = 'contype="2" conaffinity="1"'
 ENV_COLLISION = 'contype="1" conaffinity="3"'
 
 FINGER_RANGE = (0.0, 0.037)  # inner-face offset of each finger from the gripper centre (m)
-GRIPPER_OPEN_TARGET = 0.036
+GRIPPER_OPEN_TARGET = 0.032
 GRIPPER_CLOSED_TARGET = 0.0
 PHYSICS_TIMESTEP = 0.002  # s
 SUBSTEPS = 25  # physics steps per control step -> 20 Hz control in sim time
@@ -91,7 +91,7 @@ def _actuators_xml() -> str:
     ]
     for finger in ("left_finger", "right_finger"):
         lines.append(
-            f'<position name="{finger}" joint="{finger}" kp="300" kv="8" ctrlrange="{_f(*FINGER_RANGE)}" forcerange="-6 6"/>'
+            f'<position name="{finger}" joint="{finger}" kp="500" kv="10" ctrlrange="{_f(*FINGER_RANGE)}" forcerange="-10 10"/>'
         )
     return "\n    ".join(lines)
 

@@ -1,0 +1,353 @@
+"""Scripted behaviours: proportional controllers toward targets, with Gaussian action noise.
+
+Each behaviour is a small phase machine over privileged positions (sim ground truth, or the
+localizer's estimate on the real robot). Thresholds are drawn from N(0.04, 0.01) m per
+episode, Gaussian noise (std 0.1 by default; the paper's 0.2 is one flag away) is added to
+all 8 action dimensions, and every behaviour ends with a move-to-neutral. "Weak" variants
+aim at a random point in the workspace half of the time, so prior data holds failures and
+irrelevant behaviour. The discrete dimensions are always commanded at +-1, so noise cannot
+flip the gripper or trigger a neutral move by accident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cog_core.control import ActionLimits
+
+GAIN = 25.0  # action per metre of position error (saturates at 4 cm)
+HOVER = 0.07  # m above a grasp point while aligning
+LIFT_Z = (0.15, 0.02)  # N(mean, std) m: lift height after a grasp
+CARRY_Z = 0.16  # m: carrying height
+RANDOM_TABLE_X = (0.20, 0.44)
+RANDOM_TABLE_Y = (-0.24, 0.06)
+
+
+@dataclass
+class PolicyConfig:
+    """Knobs shared by every scripted behaviour."""
+
+    noise_std: float = 0.1  # Gaussian action noise (original code 0.1; the paper says 0.2)
+    threshold_mean: float = 0.04  # m, per-episode thresholds ~ N(mean, std)
+    threshold_std: float = 0.01
+    weak_prob: float = 0.5  # weak variants: chance of aiming at a random point
+    max_steps: int = 60  # hard cap on one behaviour's episode
+
+
+def _toward(ee: np.ndarray, target: np.ndarray) -> np.ndarray:
+    return np.clip(GAIN * (np.asarray(target) - ee), -1.0, 1.0)
+
+
+@dataclass
+class ScriptedPolicy:
+    """Base: holds the rng, noise and per-episode parameters; subclasses implement `_act`."""
+
+    name: str
+    config: PolicyConfig
+    rng: np.random.Generator
+    weak: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
+    phase: str = "start"
+    done: bool = False
+    steps: int = 0
+
+    def threshold(self) -> float:
+        """A fresh threshold ~ N(mean, std), kept positive."""
+        c = self.config
+        return float(max(0.01, self.rng.normal(c.threshold_mean, c.threshold_std)))
+
+    def random_table_point(self, z: float) -> np.ndarray:
+        """A uniformly random point above the free table area."""
+        return np.array([self.rng.uniform(*RANDOM_TABLE_X), self.rng.uniform(*RANDOM_TABLE_Y), z])
+
+    def reset(self, priv: dict[str, Any]) -> None:
+        """Sample this episode's thresholds and targets from the scene."""
+        self.phase, self.done, self.steps = "start", False, 0
+        self.params = {"noise_std": self.config.noise_std, "weak": self.weak}
+        self._reset(priv)
+
+    def act(self, priv: dict[str, Any]) -> np.ndarray:
+        """The noisy 8-D action for the current privileged state."""
+        a = self._act(priv)
+        self.steps += 1
+        noise = self.rng.normal(0.0, self.config.noise_std, 8) if self.config.noise_std > 0 else 0.0
+        return np.clip(a + noise, -1.0, 1.0).astype(np.float32)
+
+    def success(self, priv: dict[str, Any]) -> bool:
+        """Did the behaviour achieve its own goal (not the task's)?"""
+        raise NotImplementedError
+
+    # helpers for subclasses -----------------------------------------------------------------
+    @staticmethod
+    def _action(move: np.ndarray | None = None, gripper: float = 0.0, neutral: bool = False) -> np.ndarray:
+        a = np.zeros(8)
+        if move is not None:
+            a[:3] = move
+        a[6] = gripper
+        a[7] = 1.0 if neutral else -1.0
+        return a
+
+    def _finish(self, gripper: float) -> np.ndarray:
+        self.done = True
+        self.phase = "neutral"
+        return self._action(gripper=gripper, neutral=True)
+
+    def _reset(self, priv: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _act(self, priv: dict[str, Any]) -> np.ndarray:
+        raise NotImplementedError
+
+
+def _target_pos(priv: dict[str, Any], target: str) -> np.ndarray:
+    pos = np.array(priv[f"{target}_pos"], dtype=float)
+    if target == "blocker":  # grasp the bottle just above its middle, palm clear of its top
+        pos[2] += 0.008
+    return pos
+
+
+def _held(priv: dict[str, Any], target: str) -> bool:
+    pos = np.asarray(priv[f"{target}_pos"])
+    return (not priv["gripper_open"]) and priv["gripper_opening"] > 0.01 and float(np.linalg.norm(pos - _target_pos(priv, target) + pos - priv["ee_pos"])) < 0.06
+
+
+class Grasp(ScriptedPolicy):
+    """Algorithm 1: reach the object, close, lift; return to neutral holding it."""
+
+    target: str = "object"
+
+    def _reset(self, priv):
+        self.thr = self.threshold()
+        self.close_dz = float(abs(self.rng.normal(0.0, 0.006)))
+        self.lift_z = float(self.rng.normal(*LIFT_Z))
+        self.decoy = self.random_table_point(priv["object_half_height"]) if self.weak and self.rng.random() < self.config.weak_prob else None
+        self.params.update(threshold=self.thr, close_dz=self.close_dz, lift_z=self.lift_z, target=self.target, decoy=None if self.decoy is None else self.decoy.tolist())
+        self.phase = "reach"
+        self.closing = 0
+
+    def _grasp_point(self, priv):
+        return self.decoy if self.decoy is not None else _target_pos(priv, self.target)
+
+    def _grasp_phases(self, priv) -> np.ndarray | None:
+        """Reach-descend-close-lift; returns None once lifted."""
+        ee = priv["ee_pos"]
+        goal = self._grasp_point(priv)
+        if self.phase == "reach":
+            if np.linalg.norm(goal[:2] - ee[:2]) > self.thr * 0.5:
+                return self._action(_toward(ee, [goal[0], goal[1], goal[2] + HOVER]), gripper=1.0)
+            self.phase = "descend"
+        if self.phase == "descend":
+            if ee[2] - goal[2] > self.close_dz + 0.004:
+                return self._action(_toward(ee, goal + [0, 0, self.close_dz]), gripper=1.0)
+            self.phase = "close"
+        if self.phase == "close":
+            self.closing += 1
+            if self.closing <= 2:
+                return self._action(gripper=-1.0)
+            self.phase = "lift"
+        if self.phase == "lift":
+            if ee[2] < self.lift_z - self.thr * 0.5:
+                return self._action(_toward(ee, [ee[0], ee[1], self.lift_z]), gripper=-1.0)
+            self.phase = "lifted"
+        return None
+
+    def _act(self, priv):
+        a = self._grasp_phases(priv)
+        return a if a is not None else self._finish(gripper=-1.0)
+
+    def success(self, priv):
+        pos = np.asarray(priv[f"{self.target}_pos"])
+        lifted = pos[2] > priv.get(f"{self.target}_half_height", 0.016) + 0.06
+        return bool(lifted and not priv["gripper_open"] and np.linalg.norm(pos[:2] - priv["ee_pos"][:2]) < 0.05)
+
+
+class GraspBlocker(Grasp):
+    """Grasp the bottle wherever it stands."""
+
+    target = "blocker"
+
+
+class PickPlace(Grasp):
+    """Algorithm 2: grasp, carry above a drop point, release, neutral.
+
+    The drop point is above the tray with probability `tray_prob`, elsewhere on the table
+    otherwise (or a fixed spot, for the blocking behaviour).
+    """
+
+    tray_prob: float = 0.5
+    drop_mode: str = "tray_or_random"  # or "blocking" (the bottle's gap) / "aside"
+
+    def _reset(self, priv):
+        super()._reset(priv)
+        self.drop = self._choose_drop(priv)
+        self.drop_z = float(np.clip(self.rng.normal(0.09, 0.015), 0.06, 0.13))
+        if self.drop_mode == "blocking":
+            self.drop_z = 0.078
+        self.drop_thr = self.threshold()
+        self.release = 0
+        self.params.update(drop=self.drop.tolist(), drop_z=self.drop_z, drop_threshold=self.drop_thr, drop_mode=self.drop_mode)
+
+    def _choose_drop(self, priv) -> np.ndarray:
+        if self.drop_mode == "blocking":
+            return np.array(priv["blocker_home"][:2].tolist() + [0.0])
+        if self.drop_mode == "aside":
+            return self.random_table_point(0.0)
+        if self.rng.random() < self.tray_prob and "tray_center" in priv:
+            return np.asarray(priv["tray_center"], dtype=float) + [self.rng.uniform(-0.02, 0.02), self.rng.uniform(-0.02, 0.02), 0.0]
+        return self.random_table_point(0.0)
+
+    def _act(self, priv):
+        if self.phase in ("reach", "descend", "close", "lift"):
+            a = self._grasp_phases(priv)
+            if a is not None:
+                return a
+            self.phase = "carry"
+        ee = priv["ee_pos"]
+        if self.phase == "carry":
+            carry = [self.drop[0], self.drop[1], max(CARRY_Z, self.drop_z)]
+            if np.linalg.norm(self.drop[:2] - ee[:2]) > self.drop_thr * 0.5:
+                return self._action(_toward(ee, carry), gripper=-1.0)
+            self.phase = "lower"
+        if self.phase == "lower":
+            if ee[2] > self.drop_z + 0.01:
+                return self._action(_toward(ee, [self.drop[0], self.drop[1], self.drop_z]), gripper=-1.0)
+            self.phase = "release"
+        if self.phase == "release":
+            self.release += 1
+            if self.release <= 2:
+                return self._action(gripper=1.0)
+            self.phase = "retreat"
+        if self.phase == "retreat":
+            if ee[2] < self.drop_z + 0.04:
+                return self._action(_toward(ee, [ee[0], ee[1], self.drop_z + 0.06]), gripper=1.0)
+        return self._finish(gripper=1.0)
+
+    def success(self, priv):
+        pos = np.asarray(priv[f"{self.target}_pos"])
+        half = priv.get(f"{self.target}_half_height", 0.016)
+        resting = pos[2] < half + 0.01 and priv["gripper_open"]
+        return bool(resting and np.linalg.norm(pos[:2] - self.drop[:2]) < 0.06)
+
+
+class Place(PickPlace):
+    """The place half of pick-and-place: the object starts in the gripper."""
+
+    tray_prob = 1.0
+
+    def _reset(self, priv):
+        super()._reset(priv)
+        self.phase = "carry"
+
+
+class PickPlaceBlocker(PickPlace):
+    """Pick the bottle and put it somewhere (tray or table)."""
+
+    target = "blocker"
+
+
+class RemoveBlocker(PickPlace):
+    """Pick the bottle from in front of the drawer and put it aside."""
+
+    target = "blocker"
+    drop_mode = "aside"
+
+
+class BlockDrawer(PickPlace):
+    """Put the bottle in front of the bottom drawer (prior data holds this irrelevant behaviour)."""
+
+    target = "blocker"
+    drop_mode = "blocking"
+
+    def success(self, priv):
+        pos = np.asarray(priv["blocker_pos"])
+        return bool(np.linalg.norm(pos[:2] - np.asarray(priv["blocker_home"])[:2]) < 0.015 and pos[2] > 0.03)
+
+
+class Drawer(ScriptedPolicy):
+    """Algorithm 3: hook the handle with a closed hand, pull (open) or push (close), lift, neutral."""
+
+    which: str = "bottom"
+    direction: str = "open"
+
+    def _gap(self, priv) -> np.ndarray:
+        handle = np.asarray(priv[f"{self.which}_handle"], dtype=float)
+        return handle + [0.0, 0.03 if self.which == "bottom" else 0.021, -0.005]
+
+    def _reset(self, priv):
+        self.thr = self.threshold()
+        self.decoy = None
+        if self.weak and self.rng.random() < self.config.weak_prob:
+            self.decoy = self._gap(priv) + [self.rng.uniform(-0.08, 0.08), self.rng.uniform(-0.08, 0.04), self.rng.uniform(-0.01, 0.05)]
+        self.travel = 0.15 if self.which == "bottom" else 0.11
+        self.params.update(which=self.which, direction=self.direction, threshold=self.thr, decoy=None if self.decoy is None else self.decoy.tolist())
+        self.phase = "close_hand"
+        self.move_goal: np.ndarray | None = None
+
+    def _act(self, priv):
+        ee = priv["ee_pos"]
+        gap = self.decoy if self.decoy is not None else self._gap(priv)
+        if self.phase == "close_hand":
+            self.phase = "approach"
+            return self._action(gripper=-1.0)
+        if self.phase == "approach":
+            if np.linalg.norm(gap[:2] - ee[:2]) > self.thr * 0.3:
+                return self._action(_toward(ee, gap + [0, 0, 0.05]), gripper=-1.0)
+            self.phase = "descend"
+            self.descend_steps = 0
+        if self.phase == "descend":
+            self.descend_steps += 1
+            if ee[2] - gap[2] > 0.01 and self.descend_steps < 8:
+                return self._action(_toward(ee, gap), gripper=-1.0)
+            if ee[2] - gap[2] > self.thr:  # could not get down to the handle: give up
+                self.phase = "lift"
+            else:
+                sign = -1.0 if self.direction == "open" else 1.0
+                self.move_goal = gap + [0.0, sign * self.travel, 0.0]
+                self.phase = "move"
+                self.move_steps = 0
+        if self.phase == "move":
+            self.move_steps += 1
+            fraction = priv[f"{self.which}_drawer"]
+            finished = fraction > 0.98 if self.direction == "open" else fraction < 0.02
+            if not finished and abs(self.move_goal[1] - ee[1]) > 0.01 and self.move_steps < 12:
+                return self._action(_toward(ee, self.move_goal), gripper=-1.0)
+            self.phase = "lift"
+        if self.phase == "lift":
+            if ee[2] < gap[2] + 0.06:
+                return self._action(_toward(ee, [ee[0], ee[1], gap[2] + 0.08]), gripper=-1.0)
+        return self._finish(gripper=1.0)
+
+    def success(self, priv):
+        fraction = priv[f"{self.which}_drawer"]
+        return bool(fraction > 0.95 if self.direction == "open" else fraction < 0.05)
+
+
+def _variant(base: type, name: str, **attrs) -> type:
+    return type(name, (base,), attrs)
+
+
+BEHAVIOURS: dict[str, type[ScriptedPolicy]] = {
+    "grasp": Grasp,
+    "grasp_blocker": GraspBlocker,
+    "pick_place": PickPlace,
+    "pick_place_blocker": PickPlaceBlocker,
+    "place": Place,
+    "remove_blocker": RemoveBlocker,
+    "block_drawer": BlockDrawer,
+    "open_bottom": _variant(Drawer, "OpenBottom", which="bottom", direction="open"),
+    "close_bottom": _variant(Drawer, "CloseBottom", which="bottom", direction="close"),
+    "open_top": _variant(Drawer, "OpenTop", which="top", direction="open"),
+    "close_top": _variant(Drawer, "CloseTop", which="top", direction="close"),
+}
+
+
+def make_policy(name: str, rng: np.random.Generator, config: PolicyConfig | None = None, weak: bool = False) -> ScriptedPolicy:
+    """Instantiate a behaviour by name ("weak_" prefix also selects the weak variant)."""
+    if name.startswith("weak_"):
+        name, weak = name[len("weak_") :], True
+    if name not in BEHAVIOURS:
+        raise KeyError(f"unknown scripted behaviour {name!r}; valid: {', '.join(BEHAVIOURS)} (optionally prefixed 'weak_')")
+    return BEHAVIOURS[name](name=("weak_" if weak else "") + name, config=config or PolicyConfig(), rng=rng, weak=weak)

@@ -1,0 +1,99 @@
+"""Dataset presets: which scripted behaviours run from which initial conditions, and how many.
+
+Episode counts are given at paper scale (`scale=1.0`); `--scale` multiplies them. The
+paper's sizes: pick-place prior 10K grasp attempts, task 5K place attempts; drawer prior
+1.5M transitions, task 300K transitions (our scripted drawer episodes average ~20 prior and
+~14 task steps, so 75K and 21K episodes match those sizes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MixEntry:
+    """One behaviour run from one initial condition, with a sampling weight."""
+
+    behaviour: str  # a name in scripted.policies.BEHAVIOURS, optionally "weak_"-prefixed
+    condition: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A dataset recipe."""
+
+    name: str
+    role: str  # "prior" (rewards dropped at conversion) or "task"
+    task: str  # the scene's task name logged in every Step
+    paper_episodes: int
+    mix: tuple[MixEntry, ...]
+    description: str
+
+    def episodes(self, scale: float) -> int:
+        """Episode count at `scale` (at least 1)."""
+        return max(1, int(round(self.paper_episodes * scale)))
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset(
+            "pick-place-prior",
+            "prior",
+            "pick_place",
+            10_000,
+            (MixEntry("weak_grasp", "pick_place/object_on_table"),),
+            "Grasp attempts of the object on the table (weak: half aim at a random point).",
+        ),
+        Preset(
+            "pick-place-task",
+            "task",
+            "pick_place",
+            5_000,
+            (MixEntry("place", "pick_place/object_in_gripper"),),
+            "Place attempts into the tray, starting with the object in the gripper.",
+        ),
+        Preset(
+            "drawer-prior",
+            "prior",
+            "drawer",
+            75_000,
+            (
+                MixEntry("open_bottom", "drawer/closed", 3.0),
+                MixEntry("weak_open_bottom", "drawer/closed", 1.0),
+                MixEntry("open_bottom", "drawer/blocked_by_top_drawer", 0.5),
+                MixEntry("open_bottom", "drawer/blocked_by_object", 0.5),
+                MixEntry("close_bottom", "drawer/open", 1.5),
+                MixEntry("open_top", "drawer/closed", 1.0),
+                MixEntry("close_top", "drawer/blocked_by_top_drawer", 2.0),
+                MixEntry("weak_close_top", "drawer/blocked_by_top_drawer", 0.5),
+                MixEntry("remove_blocker", "drawer/blocked_by_object", 2.0),
+                MixEntry("weak_remove_blocker", "drawer/blocked_by_object", 0.5),
+                MixEntry("grasp_blocker", "drawer/closed", 1.0),
+                MixEntry("weak_grasp_blocker", "drawer/open", 0.5),
+                MixEntry("pick_place_blocker", "drawer/closed", 1.0),
+                MixEntry("block_drawer", "drawer/closed", 1.0),
+            ),
+            "Drawer open/close (both drawers), grasping and pick-and-place of the bottle, removing it "
+            "from and putting it in front of the drawer; never touches the object in the drawer.",
+        ),
+        Preset(
+            "drawer-task",
+            "task",
+            "drawer",
+            21_000,
+            (MixEntry("grasp", "drawer/open"),),
+            "Grasping the object from the open drawer and lifting it out.",
+        ),
+    )
+}
+
+
+def get_preset(name: str) -> Preset:
+    """Look up a preset with a clear error."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise KeyError(f"unknown preset {name!r}; valid: {', '.join(PRESETS)}") from None

@@ -1,0 +1,98 @@
+"""Scripted behaviours: they do what they say, noise and thresholds are as documented."""
+
+import numpy as np
+import pytest
+
+from cog_core.scripted.policies import BEHAVIOURS, PolicyConfig, make_policy
+from cog_core.sim import make_env
+
+# (behaviour, condition) pairs that must succeed every time without noise.
+CLEAN_PAIRS = [
+    ("grasp", "drawer/open"),
+    ("grasp", "pick_place/object_on_table"),
+    ("place", "pick_place/object_in_gripper"),
+    ("open_bottom", "drawer/closed"),
+    ("close_bottom", "drawer/open"),
+    ("open_top", "drawer/closed"),
+    ("close_top", "drawer/blocked_by_top_drawer"),
+    ("remove_blocker", "drawer/blocked_by_object"),
+    ("grasp_blocker", "drawer/closed"),
+]
+
+
+def run(behaviour, condition, seed, noise=0.0, max_steps=60):
+    env = make_env(condition)
+    env.reset(seed=seed)
+    policy = make_policy(behaviour, np.random.default_rng(seed), PolicyConfig(noise_std=noise))
+    policy.reset(env.privileged())
+    actions, info = [], None
+    for _ in range(max_steps):
+        a = policy.act(env.privileged())
+        actions.append(a)
+        *_, info = env.step(a)
+        if policy.done:
+            break
+    return env, policy, np.array(actions), info
+
+
+@pytest.mark.parametrize("behaviour,condition", CLEAN_PAIRS)
+def test_noise_free_behaviours_succeed_and_end_with_move_to_neutral(behaviour, condition):
+    env, policy, actions, _ = run(behaviour, condition, seed=3)
+    assert policy.done and actions[-1][7] > 0.5  # the last action is move-to-neutral
+    assert np.all(actions[:-1, 7] < 0.5)  # and only the last
+    assert policy.success(env.privileged())
+
+
+def test_task_grasp_earns_the_task_reward():
+    _, _, _, info = run("grasp", "drawer/open", seed=1)
+    assert info["success"]
+
+
+def test_opening_the_bottom_drawer_fails_while_it_is_blocked():
+    for condition in ("drawer/blocked_by_top_drawer", "drawer/blocked_by_object"):
+        env, policy, _, _ = run("open_bottom", condition, seed=0)
+        assert not policy.success(env.privileged())
+
+
+def test_noise_is_gaussian_with_the_configured_std_and_discrete_dims_stay_put():
+    cfg = PolicyConfig(noise_std=0.2)
+    policy = make_policy("grasp", np.random.default_rng(0), cfg)
+    env = make_env("pick_place/object_on_table", seed=0)
+    policy.reset(env.privileged())
+    clean = policy._act(env.privileged())
+    noisy = np.array([policy.act(env.privileged()) for _ in range(2000)])
+    residual = noisy[:, :6] - np.clip(clean[:6], -1, 1)
+    inside = np.abs(noisy[:, :6]) < 0.999  # unclipped entries
+    assert abs(residual[inside].std() - 0.2) < 0.02
+    assert np.all(noisy[:, 7] < 0.5)  # noise never triggers move-to-neutral
+    assert np.all(noisy[:, 6] > -0.5)  # nor flips the gripper to the opposite command
+
+
+def test_thresholds_are_drawn_per_episode_around_four_centimetres():
+    thresholds = []
+    env = make_env("drawer/closed", seed=0)
+    for seed in range(300):
+        p = make_policy("open_bottom", np.random.default_rng(seed))
+        p.reset(env.privileged())
+        thresholds.append(p.params["threshold"])
+    assert abs(np.mean(thresholds) - 0.04) < 0.002 and abs(np.std(thresholds) - 0.01) < 0.002
+
+
+def test_weak_variants_sometimes_aim_at_a_random_point():
+    env = make_env("pick_place/object_on_table", seed=0)
+    decoys = 0
+    for seed in range(40):
+        p = make_policy("weak_grasp", np.random.default_rng(seed))
+        p.reset(env.privileged())
+        decoys += p.params["decoy"] is not None
+    assert 10 < decoys < 30
+
+
+def test_unknown_behaviour_is_a_clear_error():
+    with pytest.raises(KeyError, match="valid: grasp"):
+        make_policy("juggle", np.random.default_rng(0))
+
+
+def test_every_behaviour_is_constructible():
+    for name in BEHAVIOURS:
+        assert make_policy(name, np.random.default_rng(0)).name == name
