@@ -1,4 +1,4 @@
-"""The simulated arm: the shared 8-D action -> IK -> joint position actuators in MuJoCo."""
+"""The simulated arm: the shared delta-ee controller driving joint position actuators in MuJoCo."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import mujoco
 import numpy as np
 
 from cog_core.arm import RobotState
-from cog_core.control import NEUTRAL_JOINTS, ActionLimits, command_from_action, reference_pose
-from cog_core.kinematics import JOINT_NAMES, NUM_JOINTS, ArmKinematics
+from cog_core.arm_control import DeltaEEController
+from cog_core.control import NEUTRAL_JOINTS, ActionLimits
+from cog_core.kinematics import JOINT_NAMES
 from cog_core.sim.mjcf import GRIPPER_CLOSED_TARGET, GRIPPER_OPEN_TARGET, SUBSTEPS
 
 NEUTRAL_SUBSTEPS = 6 * SUBSTEPS  # a move-to-neutral step takes 6 control periods of sim time
@@ -17,8 +18,8 @@ class SimArm:
     """Drives the wx250s in a MuJoCo scene; implements `cog_core.arm.ArmBackend`."""
 
     def __init__(self, model: mujoco.MjModel, data: mujoco.MjData, limits: ActionLimits = ActionLimits()) -> None:
-        self.model, self.data, self.limits = model, data, limits
-        self.kinematics = ArmKinematics()
+        self.model, self.data = model, data
+        self.controller = DeltaEEController(limits)
         self._qpos = np.array([model.joint(n).qposadr[0] for n in JOINT_NAMES])
         self._qvel = np.array([model.joint(n).dofadr[0] for n in JOINT_NAMES])
         self._fingers_qpos = np.array([model.joint(n).qposadr[0] for n in ("left_finger", "right_finger")])
@@ -27,7 +28,6 @@ class SimArm:
         self._site = model.site("ee").id
         self.gripper_open = True
         self.last_ik_ok = True
-        self._last_target: tuple[np.ndarray, np.ndarray] | None = None
 
     # -- state -------------------------------------------------------------------------------
     def joints(self) -> np.ndarray:
@@ -61,7 +61,7 @@ class SimArm:
         target = GRIPPER_OPEN_TARGET if gripper_open else GRIPPER_CLOSED_TARGET
         self.data.qpos[self._fingers_qpos] = target if finger_pos is None else finger_pos
         self.data.ctrl[self._finger_act] = target
-        self._last_target = None
+        self.controller.reset()
 
     def reset(self, neutral: bool = True) -> None:
         """Teleport to the neutral pose with the gripper open (call mj_forward after)."""
@@ -74,24 +74,18 @@ class SimArm:
 
     def apply(self, action: np.ndarray) -> None:
         """Execute one 8-D action and advance the physics by one control period."""
-        pos, rot = self.ee_pose()
-        cmd = command_from_action(action, *reference_pose(pos, rot, self._last_target, self.limits), self.limits)
+        cmd = self.controller.step(action, self.joints())
         self._set_gripper(cmd.gripper)
         if cmd.neutral:
-            self._last_target = None
             start = self.data.ctrl[self._arm_act].copy()
             chunks = 12
             for i in range(1, chunks + 1):
                 self.data.ctrl[self._arm_act] = start + (NEUTRAL_JOINTS - start) * i / chunks
                 mujoco.mj_step(self.model, self.data, nstep=NEUTRAL_SUBSTEPS // chunks)
             return
-        result = self.kinematics.ik(cmd.target_pos, cmd.target_rot, seed=self.joints(), iterations=8)
-        self.last_ik_ok = result.success or (result.pos_error < 0.01 and result.rot_error < 0.1)
-        if self.last_ik_ok:
-            self.data.ctrl[self._arm_act] = result.joints
-            self._last_target = (cmd.target_pos, cmd.target_rot)
-        else:  # unreachable: hold the last good joint targets, re-anchor on the measured pose
-            self._last_target = None
+        self.last_ik_ok = cmd.joints is not None
+        if cmd.joints is not None:  # else hold the last good joint targets
+            self.data.ctrl[self._arm_act] = cmd.joints
         mujoco.mj_step(self.model, self.data, nstep=SUBSTEPS)
 
     def close(self) -> None:
