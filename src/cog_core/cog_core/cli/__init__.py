@@ -16,10 +16,13 @@ from collections.abc import Sequence
 SUBCOMMANDS: tuple[str, ...] = (
     "envs",
     "view",
+    "world",
     "collect",
     "convert",
     "inspect",
     "demo",
+    "calibrate",
+    "localize",
 )
 
 DESCRIPTION = """\

@@ -10,6 +10,7 @@ import numpy as np
 
 from cog_core.kinematics import HOME_M, JOINT_LOWER, JOINT_NAMES, JOINT_UPPER
 from cog_core.sim.layout import SceneLayout
+from cog_core.sim.parts import Body, Part, scene_bodies
 
 # Collision groups: robot geoms collide with the environment but not with each other.
 ROBOT_COLLISION = 'contype="2" conaffinity="1"'
@@ -105,103 +106,34 @@ def arm_only_xml() -> str:
 </mujoco>"""
 
 
-def _box(name: str, center, half, rgba: str, extra: str = "") -> str:
-    return f'<geom name="{name}" type="box" pos="{_f(*center)}" size="{_f(*half)}" rgba="{rgba}" {ENV_COLLISION} {extra}/>'
-
-
-def _drawer_xml(
-    prefix: str,
-    layout: SceneLayout,
-    z_range: tuple[float, float],
-    travel: float,
-    handle_x: float,
-    standoff: float,
-    rgba: str,
-) -> str:
-    """A sliding drawer box with a front panel and a handle bar; qpos = how far it is open."""
-    cab = layout.cabinet
-    assert cab is not None
-    cx, _ = cab.center_xy
-    fy = cab.front_y
-    z0, z1 = z_range
-    t = 0.004  # panel thickness
-    inner_half_x = cab.half_width - cab.wall - 0.002
-    depth = 2 * cab.half_depth - cab.wall - 0.006
-    zc = (z0 + z1) / 2
-    hz = (z1 - z0) / 2
-    handle_y = fy - 2 * t - standoff
-    hl = cab.handle_half_length
-    post_x = hl - 0.006
-    mass = 'mass="0.15"'
-    return f"""
-      <body name="{prefix}_drawer" pos="{_f(cx, fy, 0)}">
-        <joint name="{prefix}_drawer" type="slide" axis="0 -1 0" range="0 {travel:.4f}" damping="12" frictionloss="0.3" armature="0.05"/>
-        {_box(prefix + "_front", (0, -t, zc), (cab.half_width - 0.002, t, hz), rgba, mass)}
-        {_box(prefix + "_floor", (0, depth / 2, z0 + t / 2), (inner_half_x, depth / 2, t / 2), rgba, mass)}
-        {_box(prefix + "_back", (0, depth - t, zc), (inner_half_x, t, hz), rgba, mass)}
-        {_box(prefix + "_side_l", (-inner_half_x + t, depth / 2, zc), (t, depth / 2, hz), rgba, mass)}
-        {_box(prefix + "_side_r", (inner_half_x - t, depth / 2, zc), (t, depth / 2, hz), rgba, mass)}
-        <geom name="{prefix}_handle" type="capsule" fromto="{_f(handle_x - hl, handle_y - fy, zc, handle_x + hl, handle_y - fy, zc)}" size="{cab.handle_radius}" rgba="0.15 0.15 0.15 1" {ENV_COLLISION} mass="0.02"/>
-        {_box(prefix + "_post_l", (handle_x - post_x, (handle_y - fy - 2 * t) / 2, zc), (0.004, (fy - handle_y - 2 * t) / 2, 0.004), "0.15 0.15 0.15 1", 'mass="0.01"')}
-        {_box(prefix + "_post_r", (handle_x + post_x, (handle_y - fy - 2 * t) / 2, zc), (0.004, (fy - handle_y - 2 * t) / 2, 0.004), "0.15 0.15 0.15 1", 'mass="0.01"')}
-        <site name="{prefix}_handle" pos="{_f(handle_x, handle_y - fy, zc)}" size="0.005" rgba="0 0 0 0"/>
-      </body>"""
-
-
-def _cabinet_xml(layout: SceneLayout) -> str:
-    cab = layout.cabinet
-    if cab is None:
-        return ""
-    cx, cy = cab.center_xy
-    hw, hd, w = cab.half_width, cab.half_depth, cab.wall
-    rgba = "0.55 0.42 0.3 1"
-    top = cab.top_z
-    divider_z = (cab.bottom_drawer_z[1] + cab.top_drawer_z[0]) / 2
-    static = [
-        _box("cab_side_l", (cx - hw - w, cy, top / 2), (w, hd, top / 2), rgba),
-        _box("cab_side_r", (cx + hw + w, cy, top / 2), (w, hd, top / 2), rgba),
-        _box("cab_back", (cx, cy + hd + w, top / 2), (hw + 2 * w, w, top / 2), rgba),
-        _box("cab_roof", (cx, cy + w, top + w / 2), (hw + 2 * w, hd + w, w / 2), rgba),
-        _box("cab_divider", (cx, cy, divider_z), (hw, hd, 0.002), rgba),
-    ]
+def _part_xml(part: Part) -> str:
+    extra = ""
+    if part.mass is not None:
+        extra += f' mass="{part.mass}"'
+    if part.friction is not None:
+        extra += f' friction="{part.friction} 0.01 0.001"'
+        if part.mass is not None:  # free objects: elliptic friction with torsion for stable grasps
+            extra += ' condim="4"'
     return (
-        "\n      ".join(static)
-        + _drawer_xml("bottom", layout, cab.bottom_drawer_z, cab.bottom_travel, cab.bottom_handle_x, cab.bottom_handle_standoff, "0.75 0.62 0.45 1")
-        + _drawer_xml("top", layout, cab.top_drawer_z, cab.top_travel, cab.top_handle_x, cab.top_handle_standoff, "0.68 0.55 0.4 1")
+        f'<geom name="{part.name}" type="{part.shape}" pos="{_f(*part.pos)}" size="{_f(*part.size)}" '
+        f'rgba="{_f(*part.rgba)}" {ENV_COLLISION}{extra}/>'
     )
 
 
-def _tray_xml(layout: SceneLayout) -> str:
-    tray = layout.tray
-    if tray is None:
-        return ""
-    (tx, ty), (hx, hy), h, w = tray.center_xy, tray.half_size, tray.rim_height, tray.wall
-    rgba = "0.3 0.55 0.3 1"
-    parts = [
-        _box("tray_floor", (tx, ty, 0.002), (hx, hy, 0.002), rgba),
-        _box("tray_rim_n", (tx + hx - w, ty, h / 2), (w, hy, h / 2), rgba),
-        _box("tray_rim_s", (tx - hx + w, ty, h / 2), (w, hy, h / 2), rgba),
-        _box("tray_rim_e", (tx, ty + hy - w, h / 2), (hx, w, h / 2), rgba),
-        _box("tray_rim_w", (tx, ty - hy + w, h / 2), (hx, w, h / 2), rgba),
-    ]
-    return "\n      ".join(parts)
-
-
-def _objects_xml(layout: SceneLayout) -> str:
-    o = layout.obj
-    out = f"""
-    <body name="object" pos="0.3 0 {o.half_size[2]:.4f}">
-      <freejoint name="object"/>
-      <geom name="object" type="box" size="{_f(*o.half_size)}" mass="{o.mass}" rgba="{_f(*o.rgba)}" friction="1.5 0.01 0.001" condim="4" {ENV_COLLISION}/>
-    </body>"""
-    if layout.blocker is not None:
-        b = layout.blocker
-        out += f"""
-    <body name="blocker" pos="0.3 -0.1 {b.half_height:.4f}">
-      <freejoint name="blocker"/>
-      <geom name="blocker" type="cylinder" size="{b.radius} {b.half_height}" mass="{b.mass}" rgba="{_f(*b.rgba)}" friction="1.2 0.01 0.001" condim="4" {ENV_COLLISION}/>
-    </body>"""
-    return out
+def _body_xml(body: Body) -> str:
+    """Static bodies become world geoms; moving ones become bodies with their joint."""
+    geoms = "\n      ".join(_part_xml(p) for p in body.parts)
+    sites = "".join(f'\n      <site name="{n}" pos="{_f(*pos)}" size="0.005" rgba="0 0 0 0"/>' for n, pos in body.sites)
+    if body.joint is None:
+        return f'<body name="{body.name}" pos="{_f(*body.pos)}">\n      {geoms}{sites}\n    </body>'
+    if body.joint == "free":
+        joint = f'<freejoint name="{body.name}"/>'
+    else:
+        joint = (
+            f'<joint name="{body.name}" type="slide" axis="{_f(*body.axis)}" range="{_f(*body.limit)}" '
+            f'damping="{body.damping}" frictionloss="{body.friction_loss}" armature="0.05"/>'
+        )
+    return f'<body name="{body.name}" pos="{_f(*body.pos)}">\n      {joint}\n      {geoms}{sites}\n    </body>'
 
 
 def _camera_xml(layout: SceneLayout) -> str:
@@ -217,8 +149,7 @@ def _camera_xml(layout: SceneLayout) -> str:
 
 def scene_xml(layout: SceneLayout, offscreen_size: int = 64) -> str:
     """Full MJCF for a scene: table, arm with gripper, scene furniture, objects, camera."""
-    tx, ty = layout.table_center_xy
-    hx, hy = layout.table_half
+    furniture = "\n    ".join(_body_xml(b) for b in scene_bodies(layout))
     return f"""<mujoco model="cog_{layout.name}">
   <compiler angle="radian" autolimits="true"/>
   <option timestep="{PHYSICS_TIMESTEP}" integrator="implicitfast" cone="elliptic" impratio="5"/>
@@ -232,13 +163,10 @@ def scene_xml(layout: SceneLayout, offscreen_size: int = 64) -> str:
   </default>
   <worldbody>
     <light name="top" pos="0.3 0 1.2" dir="0 0 -1" diffuse="0.5 0.5 0.5" castshadow="false"/>
-    <geom name="table" type="box" pos="{_f(tx, ty, -0.02)}" size="{_f(hx, hy, 0.02)}" rgba="0.86 0.8 0.7 1" friction="1.0 0.01 0.001" {ENV_COLLISION}/>
     <geom name="floor" type="plane" pos="0 0 -0.75" size="3 3 0.1" rgba="0.35 0.38 0.42 1" contype="0" conaffinity="0"/>
     {_camera_xml(layout)}
     {_arm_body_xml(with_fingers=True)}
-      {_cabinet_xml(layout)}
-      {_tray_xml(layout)}
-    {_objects_xml(layout)}
+    {furniture}
   </worldbody>
   <actuator>
     {_actuators_xml()}
