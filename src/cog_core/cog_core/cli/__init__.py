@@ -20,9 +20,9 @@ SUBCOMMANDS: tuple[str, ...] = (
     "collect",
     "convert",
     "inspect",
-    "demo",
     "calibrate",
     "localize",
+    "demo",
 )
 
 DESCRIPTION = """\
