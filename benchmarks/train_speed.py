@@ -1,0 +1,233 @@
+"""Training speed: ms per update at batch 256 for the paper / fast / state networks, where the
+time goes (profile), policy runtime latency, and a peer comparison with d3rlpy's CQL.
+
+    .venv/bin/python benchmarks/train_speed.py                 # all, a few dozen updates each
+    .venv/bin/python benchmarks/train_speed.py --which fast --updates 30 --profile
+    .venv/bin/python benchmarks/train_speed.py --d3rlpy-python /tmp/d3venv/bin/python
+
+The machine is shared, so each figure is the median (and the minimum, the least disturbed
+update) over the timed updates after a warm-up. Every update includes batch sampling from
+uint8 arrays, random-crop augmentation and all optimizer steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from cog_core.rl.config import TrainConfig
+from cog_core.rl.data import TrainData, synthetic_transitions
+from cog_core.rl.trainer import Trainer
+
+SETUPS = {
+    "paper": dict(obs="image", arch="paper"),
+    "fast": dict(obs="image", arch="fast"),
+    "state": dict(obs="state", arch="fast"),
+    # d3rlpy's default vector networks are 256x256: the like-for-like peer comparison
+    "state256": dict(obs="state", arch="fast"),
+}
+NET_OVERRIDES = {"state256": {"state_hidden": (256, 256)}}
+TARGET_MS = {"paper": 500.0, "fast": 100.0, "state": 10.0, "state256": 10.0}
+
+
+def make_trainer(which: str, batch: int, image_size: int) -> Trainer:
+    """A COG trainer (past the BC warm start) on synthetic prior + task data."""
+    cfg = TrainConfig(algo="cog", batch_size=batch, **SETUPS[which])
+    cfg.sac.bc_warmstart_steps = 0
+    for key, value in NET_OVERRIDES.get(which, {}).items():
+        setattr(cfg.net, key, value)
+    task = synthetic_transitions(20, 50, image_size=image_size, seed=1)
+    prior = synthetic_transitions(40, 50, image_size=image_size, is_task=False, seed=2)
+    return Trainer(cfg, TrainData(cfg, task, prior))
+
+
+def time_updates(trainer: Trainer, updates: int, warmup: int) -> list[float]:
+    """Seconds per update for `updates` timed updates after `warmup`."""
+    for _ in range(warmup):
+        trainer.train_step()
+    times = []
+    for _ in range(updates):
+        t = time.perf_counter()
+        trainer.train_step()
+        times.append(time.perf_counter() - t)
+    return times
+
+
+CATEGORIES = [
+    ("conv bwd", ("convolution_backward",)),
+    ("conv fwd", ("mkldnn_convolution", "aten::convolution", "aten::_convolution", "aten::conv2d")),
+    ("matmul", ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::matmul", "aten::linear")),
+    ("pool", ("max_pool", "pool2d")),
+    ("optimizer", ("adam", "Optimizer", "lerp")),
+]
+
+
+def profile(trainer: Trainer, updates: int) -> None:
+    """Print where one update's time goes (self CPU time by category and the top ops)."""
+    from torch.profiler import ProfilerActivity, profile as tprofile
+
+    with tprofile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(updates):
+            trainer.train_step()
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    cats = {name: 0.0 for name, _ in CATEGORIES}
+    cats["other (elementwise, data, python)"] = 0.0
+    for e in events:
+        for name, keys in CATEGORIES:
+            if any(k.lower() in e.key.lower() for k in keys):
+                cats[name] += e.self_cpu_time_total
+                break
+        else:
+            cats["other (elementwise, data, python)"] += e.self_cpu_time_total
+    print("    profile (self CPU time, share):", ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in cats.items()))
+    top = sorted(events, key=lambda e: -e.self_cpu_time_total)[:6]
+    print("    top ops:", ", ".join(f"{e.key} {100 * e.self_cpu_time_total / total:.0f}%" for e in top))
+
+
+def runtime_latency(which: str, image_size: int) -> float:
+    """ms per deterministic action with one thread, through an export + PolicyRuntime."""
+    from cog_core.rl.export import export_policy
+    from cog_core.rl.runtime import PolicyRuntime
+
+    cfg = TrainConfig(algo="bc", batch_size=8, steps=1, log_interval=1, eval_interval=0, **SETUPS[which])
+    for key, value in NET_OVERRIDES.get(which, {}).items():
+        setattr(cfg.net, key, value)
+    task = synthetic_transitions(2, 10, image_size=image_size, seed=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Trainer(cfg, TrainData(cfg, task, task), Path(tmp) / "run")
+        t.train(progress=False)
+        rt = PolicyRuntime.load(export_policy(Path(tmp) / "run" / "checkpoint.pt", Path(tmp) / "pol"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    obs = {"image": task.obs["image"][0], "lowdim": task.obs["lowdim"][0]}
+    for _ in range(5):
+        rt.act(obs)
+    times = []
+    for _ in range(100):
+        t0 = time.perf_counter()
+        rt.act(obs)
+        times.append(time.perf_counter() - t0)
+    torch.set_num_threads(threads)
+    return statistics.median(times) * 1e3
+
+
+D3RLPY_SCRIPT = r"""
+import json, sys, time
+import numpy as np, torch, d3rlpy
+which, batch, image_size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = np.random.default_rng(0)
+n = 3000
+if which.startswith("state"):
+    obs = rng.normal(size=(n, 12)).astype(np.float32)
+else:  # d3rlpy wants channel-first uint8 images
+    obs = rng.integers(0, 256, (n, 3, image_size, image_size), dtype=np.uint8)
+acts = rng.uniform(-0.9, 0.9, (n, 8)).astype(np.float32)
+rews = (rng.random(n) < 0.1).astype(np.float32)
+terms = np.zeros(n); timeouts = np.zeros(n); timeouts[49::50] = 1
+ds = d3rlpy.dataset.MDPDataset(obs, acts, rews, terms, timeouts=timeouts)
+kw = dict(batch_size=batch, n_action_samples=1, alpha_learning_rate=0.0, conservative_weight=1.0,
+          actor_learning_rate=1e-4, critic_learning_rate=3e-4, initial_alpha=1.0)
+if not which.startswith("state"):
+    kw["observation_scaler"] = d3rlpy.preprocessing.PixelObservationScaler()
+algo = d3rlpy.algos.CQLConfig(**kw).create(device="cpu:0")
+algo.build_with_dataset(ds)
+buf = d3rlpy.dataset.ReplayBuffer(d3rlpy.dataset.InfiniteBuffer(), episodes=ds.episodes)
+print(json.dumps({"ready": d3rlpy.__version__}), flush=True)
+for line in sys.stdin:  # each line: how many updates to time; answer: their durations
+    times = []
+    for _ in range(int(line)):
+        t = time.perf_counter()
+        algo.update(buf.sample_transition_batch(batch))
+        times.append(time.perf_counter() - t)
+    print(json.dumps(times), flush=True)
+"""
+
+
+class D3rlpyPeer:
+    """d3rlpy's CQL in a separate interpreter (its own environment), timed on request so that its
+    updates interleave with ours and both see the same machine load."""
+
+    def __init__(self, python: str, which: str, batch: int, image_size: int) -> None:
+        self.proc = subprocess.Popen([python, "-c", D3RLPY_SCRIPT, which, str(batch), str(image_size)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.version = json.loads(self._reply('{"ready"'))["ready"]
+
+    def time(self, updates: int) -> list[float]:
+        """Durations of `updates` d3rlpy updates."""
+        self.proc.stdin.write(f"{updates}\n")
+        self.proc.stdin.flush()
+        return json.loads(self._reply("["))
+
+    def _reply(self, prefix: str) -> str:
+        for line in self.proc.stdout:  # skip whatever the imports print (gym prints a notice)
+            if line.startswith(prefix):
+                return line
+        raise RuntimeError("d3rlpy peer exited (is d3rlpy installed in that interpreter?)")
+
+    def close(self) -> None:
+        """Stop the peer process."""
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def main() -> int:
+    """Run the benchmark and print the figures."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--which", default="paper,fast,state,state256", help="comma list of paper, fast, state, state256")
+    ap.add_argument("--updates", type=int, default=0, help="timed updates (default: 8 paper, 30 fast, 200 state)")
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--image-size", type=int, default=48)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+    ap.add_argument("--profile", action="store_true", help="profile a few updates of each")
+    ap.add_argument("--d3rlpy-python", help="python of an environment with d3rlpy (kept out of the project venv)")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, {args.image_size}x{args.image_size} images")
+    default_updates = {"paper": 8, "fast": 30, "state": 200, "state256": 200}
+    for which in [w for w in args.which.split(",") if w]:
+        trainer = make_trainer(which, args.batch, args.image_size)
+        n = args.updates or default_updates[which]
+        peer = None
+        if args.d3rlpy_python:
+            try:
+                peer = D3rlpyPeer(args.d3rlpy_python, which, args.batch, args.image_size)
+                peer.time(args.warmup)
+            except (OSError, RuntimeError, ValueError) as err:
+                print(f"        d3rlpy: not run ({err})")
+                peer = None
+        times = time_updates(trainer, 0, args.warmup)
+        peer_times: list[float] = []
+        rounds = 4 if peer is not None else 1
+        for r in range(rounds):  # interleave blocks of ours and theirs
+            k = n // rounds + (1 if r < n % rounds else 0)
+            times += time_updates(trainer, k, 0)
+            if peer is not None:
+                peer_times += peer.time(k)
+        med, low = statistics.median(times) * 1e3, min(times) * 1e3
+        ok = "meets" if med <= TARGET_MS[which] else ("min meets" if low <= TARGET_MS[which] else "MISSES")
+        print(f"{which:>8}: {med:8.1f} ms/update median, {low:8.1f} min over {n} "
+              f"(target <= {TARGET_MS[which]:.0f} ms: {ok})")
+        if peer is not None:
+            pmed, plow = statistics.median(peer_times) * 1e3, min(peer_times) * 1e3
+            print(f"          d3rlpy {peer.version} CQL, same batch, 1 sampled action, its default networks, interleaved: "
+                  f"{pmed:.1f} ms/update median, {plow:.1f} min -> ours/d3rlpy = {med / pmed:.2f} (median), {low / plow:.2f} (min)")
+            peer.close()
+        if args.profile:
+            profile(trainer, max(2, min(n, 5 if which == "paper" else 20)))
+        print(f"          runtime: {runtime_latency(which, args.image_size):.2f} ms/action (1 thread, deterministic)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""`cogrl train`: offline RL (COG = CQL on prior + task data) or a baseline, from HDF5 datasets."""
+
+from __future__ import annotations
+
+import argparse
+
+from cog_core.cli import UserError
+
+EPILOG = """\
+examples:
+  cogrl train --algo cog --prior data/drawer_prior.h5 --task data/drawer_task.h5 \\
+      --obs image --arch fast --steps 200000 --out runs/cog_drawer
+  cogrl train --algo no-prior --task data/drawer_task.h5 --obs state --steps 20000 --out runs/np
+  cogrl train --config my.yaml --set sac.policy_lr=3e-5 --set cql.alpha=5 ... --out runs/x
+  cogrl train --out runs/cog_drawer --resume            # continue after Ctrl-C or a crash
+  cogrl train ... --eval-conditions drawer/closed,drawer/open --eval-episodes 10
+
+algos: cog (CQL on prior+task), no-prior (CQL on task only), bc (BC on all data),
+bc-oracle (BC on successful task episodes), bc-init (BC on prior, then CQL on task), sac
+(offline SAC, no conservatism). obs: image (as the original), image+state, state
+(privileged sim poses, fast). Every hyperparameter is a TrainConfig field: set it with
+--set section.key=value or a YAML --config. Ctrl-C stops after the current update, saves
+the checkpoint and exits; --resume continues exactly where it stopped.
+The run directory gets config.yaml, metrics.csv, eval.jsonl, tb/ (TensorBoard), checkpoint.pt."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register `train`."""
+    p = subparsers.add_parser(
+        "train", help="train COG (CQL) or a baseline policy offline from datasets",
+        description=__doc__.split(":", 1)[1].strip(), epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--out", required=True, help="run directory (created)")
+    p.add_argument("--task", help="task dataset (.h5 from `cogrl convert --role task`)")
+    p.add_argument("--prior", help="prior dataset (.h5, rewards ignored); needed by cog, bc, bc-init, sac")
+    p.add_argument("--algo", choices=["cog", "bc", "bc-oracle", "bc-init", "no-prior", "sac"], help="algorithm (default cog)")
+    p.add_argument("--obs", choices=["image", "image+state", "state"], help="observations (default image)")
+    p.add_argument("--arch", choices=["paper", "fast"], help="image networks: paper (Fig. 8) or fast (default)")
+    p.add_argument("--steps", type=int, help="total gradient steps")
+    p.add_argument("--seed", type=int, help="random seed")
+    p.add_argument("--batch-size", type=int, help="batch size (default 256)")
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    p.add_argument("--config", help="YAML file of TrainConfig fields")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field (repeatable)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--force", action="store_true", help="start over even if --out already holds a run")
+    p.add_argument("--eval-conditions", help="comma-separated sim conditions to evaluate every eval_interval steps")
+    p.add_argument("--eval-episodes", type=int, default=10, help="episodes per condition per evaluation (default 10)")
+    p.add_argument("--print-config", action="store_true", help="print the resolved config as YAML and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _overrides(args: argparse.Namespace) -> list[str]:
+    out = []
+    for flag, key in (("algo", "algo"), ("obs", "obs"), ("arch", "arch"), ("steps", "steps"), ("seed", "seed"),
+                      ("batch_size", "batch_size"), ("threads", "threads")):
+        value = getattr(args, flag)
+        if value is not None:
+            out.append(f"{key}={value}")
+    return out + list(args.set)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train; print a summary; return 0, or 130 after Ctrl-C (checkpoint saved)."""
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from cog_core.config import ConfigError, from_dict, load_config
+    from cog_core.data.dataset import DatasetError, load_transitions
+    from cog_core.rl.checkpoint import CheckpointError, load_checkpoint
+    from cog_core.rl.config import TrainConfig
+    from cog_core.rl.data import DataMismatch, TrainData, obs_keys_for
+    from cog_core.rl.evaluation import sim_eval_fn
+    from cog_core.rl.trainer import Trainer
+
+    out = Path(args.out)
+    ckpt = out / "checkpoint.pt"
+    try:
+        if args.resume:
+            if not ckpt.is_file():
+                raise UserError(f"--resume: {ckpt} does not exist; start a new run without --resume")
+            cfg = from_dict(TrainConfig, load_checkpoint(ckpt)["meta"]["config"])
+            if args.steps is not None:
+                cfg.steps = args.steps
+        else:
+            if ckpt.exists() and not args.force:
+                raise UserError(f"{out} already holds a run; pass --resume to continue it or --force to start over")
+            cfg = load_config(TrainConfig, args.config, _overrides(args))
+    except (ConfigError, CheckpointError) as err:
+        raise UserError(str(err)) from None
+    if args.print_config:
+        import yaml
+
+        from cog_core.config import to_dict
+
+        print(yaml.safe_dump(to_dict(cfg), sort_keys=False), end="")
+        return 0
+    if args.task is None:
+        raise UserError("--task is required (the task dataset .h5)")
+    if cfg.needs_prior and args.prior is None:
+        raise UserError(f"algo {cfg.algo!r} trains on prior data: pass --prior data/<prior>.h5")
+    keys = obs_keys_for(cfg.obs)
+    try:
+        task = load_transitions(args.task, obs_keys=keys, is_task=True)
+        prior = load_transitions(args.prior, obs_keys=keys, is_task=False) if (args.prior and cfg.needs_prior) else None
+        data = TrainData(cfg, task, prior)
+    except (DatasetError, DataMismatch) as err:
+        raise UserError(str(err)) from None
+    eval_fn = None
+    if args.eval_conditions:
+        eval_fn = sim_eval_fn([c for c in args.eval_conditions.split(",") if c], args.eval_episodes)
+    try:
+        if args.resume:
+            trainer = Trainer.resume(out, data, eval_fn, steps=cfg.steps)
+        else:
+            if args.force and ckpt.exists():
+                ckpt.unlink()
+                (out / "metrics.csv").unlink(missing_ok=True)
+                (out / "eval.jsonl").unlink(missing_ok=True)
+            trainer = Trainer(cfg, data, out, eval_fn)
+    except DataMismatch as err:
+        raise UserError(str(err)) from None
+    console = Console(stderr=True)
+    prov = data.provenance()
+    console.print(
+        f"[bold]{cfg.algo}[/] obs={cfg.obs} arch={cfg.arch if cfg.obs != 'state' else 'mlp'} "
+        f"rows={prov['rows_per_phase']} from step {trainer.step} to {cfg.steps}"
+    )
+    result = trainer.train(progress=not args.quiet)
+    table = Table(title=f"cogrl train: {out}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("steps", str(result["step"]))
+    table.add_row("updates/s", f"{result['steps_done'] / max(result['seconds'], 1e-9):.2f}")
+    for k in ("q1_loss", "cql1", "td1", "policy_loss", "alpha_ent", "q1_data"):
+        if k in result["last"]:
+            table.add_row(k, f"{result['last'][k]:.4g}")
+    table.add_row("checkpoint", str(ckpt))
+    console.print(table)
+    if result["interrupted"]:
+        console.print(f"interrupted at step {result['step']}; checkpoint saved. Continue with: cogrl train --out {out} --task ... --resume")
+        return 130
+    return 0

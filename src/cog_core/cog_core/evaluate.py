@@ -1,0 +1,207 @@
+"""Policy evaluation in the simulator: success at the final step, per condition, with 95% CIs.
+
+Episodes are spread over worker processes (each loads the exported policy once and pins
+torch to one thread). Seeds are fixed per (condition, episode index), so a result does
+not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing as mp
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+EVAL_SEED_OFFSET = 1_000_003  # keeps evaluation seeds away from the collection seeds
+
+
+@dataclass
+class ConditionResult:
+    """Success statistics of one initial condition."""
+
+    condition: str
+    episodes: int
+    successes: int
+    success_rate: float
+    ci95: tuple[float, float]
+    mean_return: float
+    mean_length: float
+    videos: list[str] = field(default_factory=list)
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (well-behaved at 0 and 1)."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def policy_observation(obs: dict[str, np.ndarray], info: dict[str, Any], keys: list[str]) -> dict[str, np.ndarray]:
+    """The observation dict a policy wants: the env's obs plus privileged `lowdim` if asked for."""
+    full = dict(obs)
+    if "lowdim" in keys:
+        full["lowdim"] = info["lowdim"]
+    return full
+
+
+def run_episode(env, policy, seed: int, frames: list | None = None, frame_size: int = 240) -> tuple[bool, float, int]:
+    """Roll `policy` (anything with `.act(obs)` and `.keys`) for one episode; success at the final step."""
+    obs, info = env.reset(seed=seed)
+    total, steps = 0.0, 0
+    if frames is not None:
+        frames.append(env.render())
+    while True:
+        obs, reward, terminated, truncated, info = env.step(policy.act(policy_observation(obs, info, policy.keys)))
+        total += reward
+        steps += 1
+        if frames is not None:
+            frames.append(env.render())
+        if terminated or truncated:
+            return bool(info["success"]), total, steps
+
+
+def _write_video(frames: list[np.ndarray], path: Path, fps: int) -> Path:
+    import imageio.v2 as imageio
+
+    try:
+        imageio.mimsave(path, frames, fps=fps, macro_block_size=1)
+        return path
+    except Exception:  # no ffmpeg: fall back to a GIF
+        gif = path.with_suffix(".gif")
+        imageio.mimsave(gif, frames, duration=1 / fps)
+        return gif
+
+
+def _worker(args: tuple) -> list[dict[str, Any]]:
+    policy_dir, jobs, video_dir, video_size = args
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    import torch
+
+    torch.set_num_threads(1)
+    from cog_core.rl.runtime import PolicyRuntime
+    from cog_core.sim import CONTROL_HZ, make_env
+
+    runtime = PolicyRuntime.load(policy_dir)
+    envs: dict[str, Any] = {}
+    out = []
+    for condition, index, seed, record in jobs:
+        if condition not in envs:
+            envs[condition] = make_env(condition, image_size=runtime.image_size or 48, render_size=video_size)
+        frames: list | None = [] if record else None
+        success, ret, length = run_episode(envs[condition], runtime, seed, frames)
+        video = None
+        if frames:
+            name = f"{condition.replace('/', '__')}_{index:03d}_{'success' if success else 'failure'}.mp4"
+            video = str(_write_video(frames, Path(video_dir) / name, int(CONTROL_HZ)))
+        out.append({"condition": condition, "index": index, "success": success, "return": ret, "length": length, "video": video})
+    for env in envs.values():
+        env.close()
+    return out
+
+
+def resolve_policy_dir(path: str | Path, tmp_root: str | None = None) -> Path:
+    """An export directory for `path`: itself if exported, else export its run's checkpoint."""
+    from cog_core.rl.runtime import META_FILE
+
+    path = Path(path)
+    if (path / META_FILE).is_file():
+        return path
+    ckpt = path / "checkpoint.pt" if path.is_dir() else path
+    if not ckpt.is_file():
+        raise FileNotFoundError(f"{path} is neither a policy export (policy.json) nor a run directory with checkpoint.pt")
+    from cog_core.rl.export import export_policy
+
+    return export_policy(ckpt, tempfile.mkdtemp(prefix="cog_eval_policy_", dir=tmp_root))
+
+
+def evaluate(
+    policy: str | Path,
+    conditions: list[str],
+    episodes: int,
+    workers: int = 1,
+    seed: int = 0,
+    video_dir: str | Path | None = None,
+    videos_per_condition: int = 0,
+    video_size: int = 240,
+    progress: bool = True,
+) -> list[ConditionResult]:
+    """Evaluate an exported policy (or a run directory) on `conditions`, `episodes` each."""
+    from cog_core.sim import get_condition
+
+    for c in conditions:
+        get_condition(c)  # clear error for unknown names
+    if episodes < 1 or workers < 1:
+        raise ValueError("episodes and workers must be >= 1")
+    policy_dir = resolve_policy_dir(policy)
+    if videos_per_condition and video_dir is None:
+        raise ValueError("videos need a video directory")
+    if video_dir is not None:
+        Path(video_dir).mkdir(parents=True, exist_ok=True)
+    jobs = [
+        (c, i, EVAL_SEED_OFFSET + seed * 100_003 + ci * 10_007 + i, i < videos_per_condition)
+        for ci, c in enumerate(conditions)
+        for i in range(episodes)
+    ]
+    chunks = [jobs[w::workers] for w in range(workers) if jobs[w::workers]]
+    records: list[dict[str, Any]] = []
+    args = [(str(policy_dir), chunk, str(video_dir) if video_dir else None, video_size) for chunk in chunks]
+    if len(chunks) == 1:
+        records = _worker(args[0])
+    else:
+        with mp.get_context("spawn").Pool(len(chunks)) as pool:
+            bar = None
+            if progress:
+                from tqdm import tqdm
+
+                bar = tqdm(total=len(chunks), unit="worker", desc="evaluate", mininterval=0.5)
+            for part in pool.imap_unordered(_worker, args):
+                records += part
+                if bar is not None:
+                    bar.update(1)
+            if bar is not None:
+                bar.close()
+    results = []
+    for c in conditions:
+        rows = sorted((r for r in records if r["condition"] == c), key=lambda r: r["index"])
+        k = sum(r["success"] for r in rows)
+        results.append(
+            ConditionResult(
+                condition=c, episodes=len(rows), successes=k, success_rate=k / len(rows), ci95=wilson_interval(k, len(rows)),
+                mean_return=float(np.mean([r["return"] for r in rows])), mean_length=float(np.mean([r["length"] for r in rows])),
+                videos=[r["video"] for r in rows if r["video"]],
+            )
+        )
+    return results
+
+
+def write_results(results: list[ConditionResult], path: str | Path, meta: dict[str, Any] | None = None) -> None:
+    """Write results as JSON, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"meta": meta or {}, "results": [asdict(r) for r in results]}, indent=2))
+    tmp.replace(path)
+
+
+def print_results(results: list[ConditionResult], title: str = "evaluation") -> None:
+    """A rich table of success rates with 95% intervals."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("condition", no_wrap=True)
+    for col in ("episodes", "success", "95% CI", "mean return", "mean length"):
+        table.add_column(col, justify="right")
+    for r in results:
+        table.add_row(r.condition, str(r.episodes), f"{r.success_rate:.2f}", f"[{r.ci95[0]:.2f}, {r.ci95[1]:.2f}]", f"{r.mean_return:.1f}", f"{r.mean_length:.1f}")
+    Console(width=max(Console().width, 100)).print(table)

@@ -1,0 +1,151 @@
+"""Every hyperparameter of COG training and its baselines, as one dataclass config.
+
+Defaults follow the paper's appendix A.3 and the original rlkit CQL code (see
+shared/reference-facts.md, "Training"). Load with
+``cog_core.config.load_config(TrainConfig, yaml_path, ["algo=bc", "sac.q_lr=1e-4"])``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cog_core.config import ConfigError
+
+ALGOS = ("cog", "bc", "bc-oracle", "bc-init", "no-prior", "sac")
+OBS_MODES = ("image", "image+state", "state")
+ARCHS = ("paper", "fast")
+# Which algorithms train a critic (the others only fit the policy by likelihood).
+RL_ALGOS = ("cog", "bc-init", "no-prior", "sac")
+
+
+@dataclass
+class SacConfig:
+    """Actor-critic (SAC-style) hyperparameters shared by every RL algorithm."""
+
+    discount: float = 0.99  # gamma in the Bellman backup (paper A.3)
+    tau: float = 0.005  # soft target update rate, every step (paper A.3)
+    q_lr: float = 3e-4  # Adam learning rate of both Q-functions (paper A.3)
+    policy_lr: float = 1e-4  # Adam learning rate of the policy (original code 1e-4; the paper says 3e-5)
+    entropy_lr: float | None = None  # Adam lr of log(alpha_entropy); None = policy_lr (as the original)
+    auto_entropy: bool = True  # tune the entropy temperature automatically (paper A.3)
+    target_entropy: float | None = None  # None = -|A| = -8 (original code)
+    init_log_alpha: float = 0.0  # initial log of the entropy temperature (alpha = 1)
+    fixed_alpha: float = 1.0  # entropy temperature used when auto_entropy is false
+    backup_entropy: bool | None = None  # subtract alpha*log pi(a'|s') in the target; None = only for sac
+    log_std_min: float = -5.0  # lower clamp of the policy's log-std
+    log_std_max: float = 2.0  # upper clamp of the policy's log-std
+    bc_warmstart_steps: int = 10_000  # policy loss = alpha*logp - log pi(a_data|s) for this many steps (paper A.3)
+    reward_scale: float = 1.0  # multiply rewards before the backup (original: 1)
+    adam_eps: float = 1e-8  # Adam epsilon for every optimizer
+
+
+@dataclass
+class CqlConfig:
+    """CQL(H) regulariser (importance-sampled logsumexp, non-Lagrange)."""
+
+    alpha: float = 1.0  # weight of the conservative term (paper A.3: 1.0, no Lagrange); sac forces 0
+    temperature: float = 1.0  # logsumexp temperature (original: 1)
+    num_actions: int = 1  # sampled actions of each kind: uniform, pi(s), pi(s') (paper A.3: 1)
+
+
+@dataclass
+class NetConfig:
+    """Network shapes. `paper` = Fig. 8 (separate CNNs); `fast` = one shared CPU-sized encoder."""
+
+    conv_channels: int = 16  # paper: 16 filters in each of the three 3x3 conv layers
+    paper_q_hidden: tuple[int, ...] = (1024, 512, 256)  # paper: Q FC layers after the conv trunk
+    paper_policy_fc: tuple[int, ...] = (1024, 512, 256)  # paper: policy FC layers after the trunk
+    paper_policy_mlp: tuple[int, ...] = (256, 256, 256)  # paper: policy MLP before the mean/log-std heads
+    fast_channels: tuple[int, ...] = (16, 32, 32)  # fast: conv channels (strides 2, 2, 1)
+    fast_feature_dim: int = 64  # fast: encoder output size (linear + LayerNorm + tanh)
+    fast_hidden: tuple[int, ...] = (256, 256)  # fast: critic and actor MLP widths
+    state_hidden: tuple[int, ...] = (128, 128)  # state obs: critic and actor MLP widths (256,256 costs ~2x: ~15 ms/update)
+    normalize_state: bool = True  # standardise state/lowdim vectors with dataset mean/std
+
+
+@dataclass
+class DataConfig:
+    """Which rows each algorithm trains on, and how images are augmented."""
+
+    image_size: int | None = None  # expected image side (48 sim, 64 real); None = take it from the data
+    crop_pad: int = 4  # random-crop augmentation: zero-pad by this many pixels, crop back (0 = off)
+    zero_prior_rewards: bool = True  # the prior data is unlabeled: its rewards are set to 0 (paper)
+    oracle_success: str = "any"  # bc-oracle: an episode succeeded if its reward is >0 at 'any' step or at the 'final' step
+    oracle_include_prior: bool = False  # bc-oracle: also clone prior episodes marked successful in meta
+    bc_init_prior_steps: int = 10_000  # bc-init: BC steps on the prior data before CQL on the task data
+
+
+@dataclass
+class TrainConfig:
+    """A whole training run: algorithm, observations, networks and schedule."""
+
+    algo: str = "cog"  # cog | bc | bc-oracle | bc-init | no-prior | sac
+    obs: str = "image"  # image | image+state | state (= privileged lowdim vector, sim only)
+    arch: str = "fast"  # paper (Fig. 8, separate CNNs) | fast (shared CPU-sized encoder); ignored for obs=state
+    batch_size: int = 256  # transitions per gradient step (paper A.3)
+    steps: int = 100_000  # total gradient steps (the original ran 3M)
+    seed: int = 0  # seeds network init, batch sampling and every noise draw
+    threads: int = 0  # torch intra-op threads; 0 = leave torch's default
+    log_interval: int = 100  # steps between CSV/TensorBoard rows
+    eval_interval: int = 10_000  # steps between evaluation callbacks (0 = never)
+    ckpt_interval: int = 10_000  # steps between checkpoints (0 = only at the end)
+    sac: SacConfig = field(default_factory=SacConfig)
+    cql: CqlConfig = field(default_factory=CqlConfig)
+    net: NetConfig = field(default_factory=NetConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ConfigError for values outside their allowed set or range."""
+        if self.algo not in ALGOS:
+            raise ConfigError(f"algo={self.algo!r} is not one of {', '.join(ALGOS)}")
+        if self.obs not in OBS_MODES:
+            raise ConfigError(f"obs={self.obs!r} is not one of {', '.join(OBS_MODES)}")
+        if self.arch not in ARCHS:
+            raise ConfigError(f"arch={self.arch!r} is not one of {', '.join(ARCHS)}")
+        if self.data.oracle_success not in ("any", "final"):
+            raise ConfigError(f"data.oracle_success={self.data.oracle_success!r} must be 'any' or 'final'")
+        for name, value in [("batch_size", self.batch_size), ("cql.num_actions", self.cql.num_actions)]:
+            if value < 1:
+                raise ConfigError(f"{name} must be >= 1, got {value}")
+        if self.steps < 0:
+            raise ConfigError(f"steps must be >= 0, got {self.steps}")
+        if not 0.0 < self.sac.tau <= 1.0:
+            raise ConfigError(f"sac.tau must be in (0, 1], got {self.sac.tau}")
+        if not 0.0 <= self.sac.discount <= 1.0:
+            raise ConfigError(f"sac.discount must be in [0, 1], got {self.sac.discount}")
+        if self.cql.temperature <= 0:
+            raise ConfigError(f"cql.temperature must be > 0, got {self.cql.temperature}")
+        if self.sac.log_std_min >= self.sac.log_std_max:
+            raise ConfigError("sac.log_std_min must be below sac.log_std_max")
+        if self.data.crop_pad < 0:
+            raise ConfigError(f"data.crop_pad must be >= 0, got {self.data.crop_pad}")
+        if self.data.image_size is not None and self.data.image_size < 16:
+            raise ConfigError(f"data.image_size must be >= 16 (or null), got {self.data.image_size}")
+
+    # Derived switches -------------------------------------------------------------
+    @property
+    def uses_critic(self) -> bool:
+        """Whether this algorithm trains Q-functions at all."""
+        return self.algo in RL_ALGOS
+
+    @property
+    def cql_alpha(self) -> float:
+        """Weight of the conservative term (0 for offline SAC)."""
+        return 0.0 if self.algo == "sac" else self.cql.alpha
+
+    @property
+    def backup_entropy(self) -> bool:
+        """Whether the Bellman target carries the -alpha*log pi entropy term."""
+        if self.sac.backup_entropy is None:
+            return self.algo == "sac"
+        return self.sac.backup_entropy
+
+    @property
+    def needs_prior(self) -> bool:
+        """Whether the algorithm reads the prior dataset."""
+        return self.algo in ("cog", "bc", "bc-init", "sac") or (
+            self.algo == "bc-oracle" and self.data.oracle_include_prior
+        )

@@ -1,0 +1,32 @@
+"""Evaluation hook for training: roll the deterministic policy out in the simulator.
+
+Success is counted at the final step of each episode, as the original evaluation does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cog_core.rl.runtime import PolicyRuntime
+
+
+def rollout_success(runtime: PolicyRuntime, condition: str, episodes: int, seed: int = 0) -> float:
+    """Fraction of `episodes` sim episodes of `condition` that succeed at their final step."""
+    from cog_core.evaluate import run_episode
+    from cog_core.sim import make_env
+
+    env = make_env(condition, image_size=runtime.image_size or 48)
+    try:
+        wins = sum(run_episode(env, runtime, seed + ep)[0] for ep in range(episodes))
+    finally:
+        env.close()
+    return wins / max(episodes, 1)
+
+
+def sim_eval_fn(conditions: Sequence[str], episodes: int, seed: int = 10_000):
+    """An `EvalFn` for `Trainer`: success rate per condition, keys ``success/<condition>``."""
+
+    def evaluate(step: int, runtime: PolicyRuntime) -> dict[str, float]:  # noqa: ARG001
+        return {f"success/{c}": rollout_success(runtime, c, episodes, seed) for c in conditions}
+
+    return evaluate

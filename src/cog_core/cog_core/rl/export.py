@@ -1,0 +1,85 @@
+"""Export a training run's policy: weights (plain state dict) + JSON metadata."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cog_core.config import from_dict, to_dict
+from cog_core.control import ACTION_DIM, ACTION_NAMES
+from cog_core.rl.checkpoint import load_checkpoint
+from cog_core.rl.config import TrainConfig
+from cog_core.rl.data import obs_keys_for
+from cog_core.rl.networks import build_model
+from cog_core.rl.runtime import EXPORT_FORMAT, META_FILE, WEIGHTS_FILE, policy_state_dict
+
+
+def policy_metadata(cfg: TrainConfig, spec: dict[str, Any], step: int, provenance: dict[str, Any]) -> dict[str, Any]:
+    """The JSON metadata that travels with exported weights."""
+    import cog_core
+
+    action_names = list(ACTION_NAMES) if spec["action_dim"] == ACTION_DIM else None
+    return {
+        "format": EXPORT_FORMAT,
+        "obs": {
+            "mode": cfg.obs,
+            "keys": obs_keys_for(cfg.obs),
+            "image_size": spec["image_size"],
+            "image": "uint8 HxWx3 RGB" if spec["image_size"] else None,
+            "vec_key": spec["vec_key"],
+            "vec_dim": spec["vec_dim"],
+        },
+        "action": {
+            "dim": spec["action_dim"],
+            "names": action_names,
+            "range": [-1.0, 1.0],
+            "scaling": "normalised actions of cog_core.control: the arm backend scales them to per-step limits",
+            "deterministic": "tanh(mean)",
+        },
+        "arch": cfg.arch if cfg.obs != "state" else "mlp",
+        "config": to_dict(cfg),
+        "provenance": {
+            "algo": cfg.algo,
+            "step": step,
+            "seed": cfg.seed,
+            "data": provenance.get("data", {}),
+            "run": provenance.get("run"),
+            "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "cog_core_version": cog_core.__version__,
+            "torch_version": torch.__version__,
+        },
+    }
+
+
+def _atomic_write(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_policy(checkpoint: str | Path, out_dir: str | Path) -> Path:
+    """Write policy.pt + policy.json for the checkpoint's policy into `out_dir`; returns it."""
+    ckpt = load_checkpoint(checkpoint)
+    meta = ckpt["meta"]
+    cfg = from_dict(TrainConfig, meta["config"])
+    spec = meta["spec"]
+    model = build_model(cfg, spec["image_size"], spec["vec_dim"], spec["action_dim"])
+    model.load_state_dict(ckpt["model"])
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    weights = policy_state_dict(model)
+    doc = policy_metadata(cfg, spec, meta["step"], {"data": meta.get("data", {}), "run": str(Path(checkpoint).resolve())})
+    _atomic_write(out / WEIGHTS_FILE, lambda tmp: torch.save(weights, tmp))
+    _atomic_write(out / META_FILE, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2) + "\n"))
+    return out

@@ -1,0 +1,114 @@
+"""Load an exported policy and return deterministic actions (tanh of the mean) from obs dicts.
+
+An export directory holds ``policy.pt`` (a plain state dict, ``torch.load(weights_only=True)``)
+and ``policy.json`` (observation spec, action spec, architecture, provenance).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from cog_core.config import from_dict
+from cog_core.rl.config import TrainConfig
+from cog_core.rl.networks import ActorCritic, policy_parts, prepare_obs
+
+EXPORT_FORMAT = "cog_core.policy/1"
+WEIGHTS_FILE = "policy.pt"
+META_FILE = "policy.json"
+
+
+class PolicyNet(nn.Module):
+    """Observation encoder + Gaussian head + vector standardisation: the deployable policy."""
+
+    def __init__(self, cfg: TrainConfig, image_size: int | None, vec_dim: int, action_dim: int) -> None:
+        super().__init__()
+        self.obs_mode = cfg.obs
+        self.encoder, self.head = policy_parts(cfg, image_size, vec_dim, action_dim)
+        self.register_buffer("vec_mean", torch.zeros(vec_dim))
+        self.register_buffer("vec_std", torch.ones(vec_dim))
+
+    def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Raw batch (uint8 NHWC image, float vectors) -> deterministic actions (B, A)."""
+        x = prepare_obs(obs, self.obs_mode, self.vec_mean, self.vec_std)
+        mean, _ = self.head(self.encoder(x))
+        return torch.tanh(mean)
+
+
+def policy_state_dict(model: ActorCritic) -> dict[str, torch.Tensor]:
+    """The PolicyNet state dict carved out of a trained ActorCritic (copies, contiguous)."""
+    out = {}
+    for key, value in model.state_dict().items():
+        for src, dst in (("policy_encoder.", "encoder."), ("policy_head.", "head.")):
+            if key.startswith(src):
+                out[dst + key[len(src):]] = value.detach().clone().contiguous()
+        if key in ("vec_mean", "vec_std"):
+            out[key] = value.detach().clone()
+    return out
+
+
+class PolicyRuntime:
+    """A loaded policy: `act(obs)` -> float32 action in [-1, 1] (deterministic)."""
+
+    def __init__(self, net: PolicyNet, meta: dict[str, Any]) -> None:
+        self.net = net.eval()
+        self.meta = meta
+        self.obs_mode = meta["obs"]["mode"]
+        self.keys: list[str] = list(meta["obs"]["keys"])
+        self.image_size: int | None = meta["obs"]["image_size"]
+        self.vec_dim: int = meta["obs"]["vec_dim"]
+        self.action_dim: int = meta["action"]["dim"]
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "PolicyRuntime":
+        """Load an export directory written by `cogrl export` / `export_policy`."""
+        directory = Path(directory)
+        meta_path, weights_path = directory / META_FILE, directory / WEIGHTS_FILE
+        if not meta_path.is_file() or not weights_path.is_file():
+            raise FileNotFoundError(f"{directory} is not a policy export (needs {META_FILE} and {WEIGHTS_FILE})")
+        meta = json.loads(meta_path.read_text())
+        if meta.get("format") != EXPORT_FORMAT:
+            raise ValueError(f"{meta_path}: format {meta.get('format')!r}, expected {EXPORT_FORMAT!r}")
+        cfg = from_dict(TrainConfig, meta["config"])
+        net = PolicyNet(cfg, meta["obs"]["image_size"], meta["obs"]["vec_dim"], meta["action"]["dim"])
+        net.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+        return cls(net.to(memory_format=torch.channels_last), meta)
+
+    @classmethod
+    def from_model(cls, model: ActorCritic, cfg: TrainConfig, meta: dict[str, Any]) -> "PolicyRuntime":
+        """A runtime sharing nothing with a live training model (weights copied), e.g. for evaluation."""
+        net = PolicyNet(cfg, meta["obs"]["image_size"], meta["obs"]["vec_dim"], meta["action"]["dim"])
+        net.load_state_dict(policy_state_dict(model))
+        return cls(net.to(memory_format=torch.channels_last), meta)
+
+    def _batch(self, obs: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        missing = [k for k in self.keys if k not in obs]
+        if missing:
+            raise KeyError(f"policy needs observation key(s) {missing} (obs mode {self.obs_mode!r}); got {sorted(obs)}")
+        out = {}
+        for k in self.keys:
+            x = np.asarray(obs[k])
+            if k == "image":
+                want = (self.image_size, self.image_size, 3)
+                if x.shape != want or x.dtype != np.uint8:
+                    raise ValueError(
+                        f"policy expects uint8 images of shape {want}, got {x.dtype} {x.shape}; "
+                        f"render or resize the camera image to {self.image_size}x{self.image_size}"
+                    )
+                out[k] = torch.from_numpy(np.ascontiguousarray(x))[None]
+            else:
+                if x.shape != (self.vec_dim,):
+                    raise ValueError(f"policy expects {k!r} of shape ({self.vec_dim},), got {x.shape}")
+                out[k] = torch.as_tensor(x, dtype=torch.float32)[None]
+        return out
+
+    @torch.inference_mode()
+    def act(self, obs: Mapping[str, Any]) -> np.ndarray:
+        """Deterministic action (tanh of the mean), float32 (action_dim,), for one observation dict."""
+        return self.net(self._batch(obs))[0].numpy().astype(np.float32)

@@ -1,0 +1,248 @@
+"""The training loop: sampling, updates, logs (CSV + TensorBoard), evaluation hook, checkpoints.
+
+A run directory holds ``config.yaml``, ``metrics.csv``, ``eval.jsonl``, ``tb/`` and
+``checkpoint.pt`` (the latest state; resuming from it continues exactly as if never stopped).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+from cog_core.config import from_dict, to_dict
+from cog_core.rl.checkpoint import load_checkpoint, save_checkpoint
+from cog_core.rl.config import TrainConfig
+from cog_core.rl.cql import Agent
+from cog_core.rl.data import DataMismatch, TrainData, phase_schedule
+from cog_core.rl.export import policy_metadata
+from cog_core.rl.networks import build_model
+from cog_core.rl.runtime import PolicyRuntime
+
+# An evaluation hook: (step, deterministic policy) -> scalar metrics to log.
+EvalFn = Callable[[int, PolicyRuntime], dict[str, float]]
+
+METRIC_KEYS = (
+    "policy_loss", "logp", "alpha_ent", "bc_logp", "q1_loss", "q2_loss", "td1", "td2",
+    "cql1", "cql2", "q1_data", "q2_data", "target", "loss",
+)
+
+
+class Trainer:
+    """Owns the model, the agent and the RNGs; `train()` runs until `cfg.steps`."""
+
+    def __init__(self, cfg: TrainConfig, data: TrainData, run_dir: str | Path | None = None,
+                 eval_fn: EvalFn | None = None) -> None:
+        self.cfg = cfg
+        self.data = data
+        self.spec = data.spec
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.eval_fn = eval_fn
+        if cfg.threads > 0:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        self.model = build_model(cfg, self.spec.image_size, self.spec.vec_dim, self.spec.action_dim)
+        mean, std = data.vec_stats()
+        if cfg.net.normalize_state and self.spec.vec_dim:
+            self.model.vec_mean.copy_(torch.from_numpy(mean))
+            self.model.vec_std.copy_(torch.from_numpy(std))
+        self.agent = Agent(self.model, cfg, cfg.obs, cfg.seed)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.step = 0
+        self._stop = False
+        self._tb = None
+
+    # -- one step -------------------------------------------------------------------
+    def train_step(self) -> dict[str, float]:
+        """Sample a batch for the current phase and run one gradient step."""
+        phase, critic, bc = phase_schedule(self.cfg, self.step)
+        batch = self.data.sample(phase, self.cfg.batch_size, self.rng)
+        stats = self.agent.update(batch, train_critic=critic, bc_policy_loss=bc)
+        self.step += 1
+        return stats
+
+    # -- state -----------------------------------------------------------------------
+    def meta(self) -> dict[str, Any]:
+        """JSON-able description of the run at this step."""
+        return {
+            "step": self.step,
+            "config": to_dict(self.cfg),
+            "spec": self.spec.to_dict(),
+            "data": self.data.provenance(),
+        }
+
+    def save(self, path: str | Path) -> None:
+        """Write a checkpoint that resumes exactly (weights, optimizers, every RNG state)."""
+        payload = {
+            "model": self.model.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in self.agent.optimizers.items()},
+            "torch_noise_rng": self.agent.gen.get_state(),
+            "torch_global_rng": torch.get_rng_state(),
+        }
+        meta = self.meta()
+        meta["numpy_rng"] = self.rng.bit_generator.state
+        save_checkpoint(path, payload, meta)
+
+    def load(self, path: str | Path) -> None:
+        """Restore a checkpoint written by `save` with the same config and data spec."""
+        ckpt = load_checkpoint(path)
+        meta = ckpt["meta"]
+        if meta["spec"] != self.spec.to_dict():
+            raise DataMismatch(f"checkpoint {path} was trained on data {meta['spec']}, these data are {self.spec.to_dict()}")
+        saved = from_dict(TrainConfig, meta["config"])
+        mine, theirs = to_dict(self.cfg), to_dict(saved)
+        mine.pop("steps"), theirs.pop("steps")
+        if mine != theirs:
+            diff = sorted(k for k in mine if mine[k] != theirs.get(k))
+            raise DataMismatch(f"checkpoint {path} has a different config (sections {diff}); resume with its config")
+        self.model.load_state_dict(ckpt["model"])
+        for k, opt in self.agent.optimizers.items():
+            opt.load_state_dict(ckpt["optimizers"][k])
+        self.agent.gen.set_state(ckpt["torch_noise_rng"])
+        torch.set_rng_state(ckpt["torch_global_rng"])
+        self.rng.bit_generator.state = meta["numpy_rng"]
+        self.step = int(meta["step"])
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, data: TrainData, eval_fn: EvalFn | None = None, steps: int | None = None) -> "Trainer":
+        """A trainer restored from `run_dir/checkpoint.pt` (optionally with a new total `steps`)."""
+        ckpt = Path(run_dir) / "checkpoint.pt"
+        meta = load_checkpoint(ckpt)["meta"]
+        cfg = from_dict(TrainConfig, meta["config"])
+        if steps is not None:
+            cfg.steps = steps
+        trainer = cls(cfg, data, run_dir, eval_fn)
+        trainer.load(ckpt)
+        return trainer
+
+    def runtime(self) -> PolicyRuntime:
+        """A deterministic-policy runtime holding a copy of the current policy weights."""
+        meta = policy_metadata(self.cfg, self.spec.to_dict(), self.step, {"data": self.data.provenance()})
+        return PolicyRuntime.from_model(self.model, self.cfg, meta)
+
+    # -- logging ---------------------------------------------------------------------
+    def _open_logs(self) -> None:
+        assert self.run_dir is not None
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(self.cfg), sort_keys=False))
+        path = self.run_dir / "metrics.csv"
+        fields = ["step", "wall_s", "updates_per_s", *METRIC_KEYS]
+        rows = []
+        if path.is_file():  # resuming: drop rows logged after the checkpoint we restarted from
+            with path.open(newline="") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= self.step]
+        self._csv_file = path.open("w", newline="")
+        self._csv = csv.DictWriter(self._csv_file, fieldnames=fields, extrasaction="ignore")
+        self._csv.writeheader()
+        self._csv.writerows(rows)
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tb = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.step)
+        except ImportError:  # tensorboard is a declared dependency; degrade to CSV only if absent
+            self._tb = None
+
+    def _log(self, sums: dict[str, float], count: int, rate: float, wall: float) -> None:
+        means = {k: v / count for k, v in sums.items()}
+        if self.run_dir is not None:
+            self._csv.writerow({"step": self.step, "wall_s": round(wall, 3), "updates_per_s": round(rate, 3), **means})
+            self._csv_file.flush()
+            if self._tb is not None:
+                for k, v in means.items():
+                    self._tb.add_scalar(f"train/{k}", v, self.step)
+                self._tb.add_scalar("train/updates_per_s", rate, self.step)
+
+    def _evaluate(self) -> dict[str, float]:
+        assert self.eval_fn is not None
+        results = self.eval_fn(self.step, self.runtime())
+        if self.run_dir is not None:
+            with (self.run_dir / "eval.jsonl").open("a") as f:
+                f.write(json.dumps({"step": self.step, **results}) + "\n")
+            if self._tb is not None:
+                for k, v in results.items():
+                    self._tb.add_scalar(f"eval/{k}", v, self.step)
+        return results
+
+    # -- the loop ----------------------------------------------------------------------
+    def _on_sigint(self, signum, frame) -> None:  # noqa: ARG002
+        if self._stop:  # second Ctrl-C: give up immediately
+            raise KeyboardInterrupt
+        self._stop = True
+
+    def train(self, progress: bool = True, stop_after: int | None = None) -> dict[str, Any]:
+        """Train until `cfg.steps` (or `stop_after` more steps); Ctrl-C stops after the current
+        update and saves. Returns {"step", "interrupted", "last": mean stats of the last interval}."""
+        cfg = self.cfg
+        end = cfg.steps if stop_after is None else min(cfg.steps, self.step + stop_after)
+        start = self.step
+        if self.run_dir is not None:
+            self._open_logs()
+        old_handler = None
+        if threading.current_thread() is threading.main_thread():
+            old_handler = signal.signal(signal.SIGINT, self._on_sigint)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=cfg.steps, initial=self.step, unit="upd", dynamic_ncols=True, desc=cfg.algo)
+        sums: dict[str, float] = {}
+        count, t0, last = 0, time.perf_counter(), {}
+        t_int = t0
+        try:
+            while self.step < end and not self._stop:
+                stats = self.train_step()
+                for k, v in stats.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                count += 1
+                if bar is not None:
+                    bar.update(1)
+                if self.step % cfg.log_interval == 0 or self.step == end:
+                    now = time.perf_counter()
+                    rate = count / max(now - t_int, 1e-9)
+                    self._log(sums, count, rate, now - t0)
+                    last = {k: v / count for k, v in sums.items()}
+                    finite_or_raise(last)
+                    if bar is not None:
+                        shown = {k: last[k] for k in ("q1_loss", "cql1", "policy_loss", "alpha_ent") if k in last}
+                        bar.set_postfix({k: f"{v:.3g}" for k, v in shown.items()}, refresh=False)
+                    sums, count, t_int = {}, 0, now
+                if self.eval_fn is not None and cfg.eval_interval and self.step % cfg.eval_interval == 0:
+                    res = self._evaluate()
+                    if bar is not None:
+                        bar.write(f"step {self.step}: eval " + ", ".join(f"{k}={v:.3g}" for k, v in res.items()))
+                if self.run_dir is not None and cfg.ckpt_interval and self.step % cfg.ckpt_interval == 0:
+                    self.save(self.run_dir / "checkpoint.pt")
+            if self.run_dir is not None:
+                self.save(self.run_dir / "checkpoint.pt")
+        finally:
+            if old_handler is not None:
+                signal.signal(signal.SIGINT, old_handler)
+            if bar is not None:
+                bar.close()
+            if self.run_dir is not None:
+                self._csv_file.close()
+                if self._tb is not None:
+                    self._tb.close()
+        interrupted = self._stop
+        self._stop = False
+        if not last and sums:
+            last = {k: v / count for k, v in sums.items()}
+        return {"step": self.step, "steps_done": self.step - start, "interrupted": interrupted, "last": last,
+                "seconds": time.perf_counter() - t0}
+
+
+def finite_or_raise(stats: dict[str, float]) -> None:
+    """Raise FloatingPointError naming the first non-finite statistic."""
+    for k, v in stats.items():
+        if not math.isfinite(v):
+            raise FloatingPointError(f"training diverged: {k} = {v}")

@@ -1,0 +1,19 @@
+"""Small configs and data shared by the rl tests."""
+
+from __future__ import annotations
+
+from cog_core.rl.config import CqlConfig, DataConfig, NetConfig, SacConfig, TrainConfig
+
+
+def tiny_config(**kw) -> TrainConfig:
+    """A TrainConfig with tiny networks so that tests run in well under a second per update."""
+    net = NetConfig(
+        conv_channels=4, paper_q_hidden=(16, 8, 8), paper_policy_fc=(16, 8, 8), paper_policy_mlp=(8, 8, 8),
+        fast_channels=(4, 8, 8), fast_feature_dim=8, fast_hidden=(16, 16), state_hidden=(16, 16),
+    )
+    sac = SacConfig(bc_warmstart_steps=kw.pop("bc_warmstart_steps", 2))
+    data = DataConfig(bc_init_prior_steps=kw.pop("bc_init_prior_steps", 2))
+    cql = CqlConfig(num_actions=kw.pop("num_actions", 1))
+    base = dict(batch_size=8, steps=6, log_interval=2, eval_interval=0, ckpt_interval=0)
+    base.update(kw)
+    return TrainConfig(net=net, sac=sac, data=data, cql=cql, **base)
