@@ -19,9 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
-from cog_core.scripted.presets import Preset, get_preset
+from cog_core.scripted.presets import get_preset
 
 
 @dataclass
@@ -70,61 +69,30 @@ def _split(n: int, workers: int) -> list[int]:
     return [base + (1 if w < extra else 0) for w in range(workers)]
 
 
-def run_episode(env, policy, recorder, preset: Preset, condition: str, seed: int, max_steps: int) -> EpisodeResult:
-    """Run one scripted episode in `env` and log it; returns its result."""
-    obs, info = env.reset(seed=seed, options={"condition": condition})
-    policy.reset(env.privileged())
-    recorder.begin_episode(preset.task, condition, policy.name, policy_params=policy.params, seed=seed)
-    steps = 0
-    try:
-        while steps < max_steps:
-            action = policy.act(env.privileged())
-            next_obs, reward, terminated, truncated, next_info = env.step(action)
-            recorder.add_step(obs["image"], obs["state"], action, reward, lowdim=info["lowdim"])
-            obs, info = next_obs, next_info
-            steps += 1
-            if policy.done or terminated:
-                break
-        priv = env.privileged()
-        ok = policy.success(priv)
-        recorder.end_episode(
-            obs["image"], obs["state"], final_lowdim=info["lowdim"], success=bool(info["success"]),
-            info={"behaviour_success": bool(ok), "condition": condition},
-        )
-    except BaseException:
-        recorder.abort_episode("exception during the episode")
-        raise
-    return EpisodeResult(0, policy.name, condition, steps, bool(ok), bool(info["success"]))
-
-
 def _worker(cfg: CollectConfig, worker: int, n_episodes: int, results: Any) -> None:
     """Collect `n_episodes` into `<out>/worker_NN`, reporting each episode on `results`."""
     os.environ.setdefault("MUJOCO_GL", "egl")
     from cog_core.bag import BagRecorder
-    from cog_core.scripted.policies import PolicyConfig, make_policy
-    from cog_core.sim import make_env
+    from cog_core.episode_runner import RunnerConfig, ScriptedRunner
+    from cog_core.sim_station import SimStation
 
     preset = get_preset(cfg.preset)
-    rng = np.random.default_rng([cfg.seed, worker])
-    weights = np.array([m.weight for m in preset.mix], dtype=float)
-    weights /= weights.sum()
-    envs: dict[str, Any] = {}
-    policy_cfg = PolicyConfig(noise_std=cfg.noise_std, max_steps=cfg.max_steps)
+    station = SimStation(preset.mix[0].condition, image_size=cfg.image_size)
     out = Path(cfg.out) / f"worker_{worker:02d}"
-    with BagRecorder(out, storage=cfg.storage, worker=worker, split_size_bytes=cfg.split_size_mb * 2**20,
-                     custom_data={"cog.preset": preset.name, "cog.role": preset.role}) as recorder:
-        for i in range(n_episodes):
-            entry = preset.mix[int(rng.choice(len(preset.mix), p=weights))]
-            scene = entry.condition.split("/")[0]
-            if scene not in envs:
-                envs[scene] = make_env(entry.condition, image_size=cfg.image_size)
-            policy = make_policy(entry.behaviour, np.random.default_rng([cfg.seed, worker, i, 1]), policy_cfg)
-            seed = int(np.random.default_rng([cfg.seed, worker, i, 0]).integers(2**31))
-            result = run_episode(envs[scene], policy, recorder, preset, entry.condition, seed, cfg.max_steps)
-            result.worker = worker
-            results.put(result)
-    for env in envs.values():
-        env.close()
+    run_cfg = RunnerConfig(preset=cfg.preset, episodes=n_episodes, seed=cfg.seed, noise_std=cfg.noise_std, max_steps=cfg.max_steps, stream=worker)
+    try:
+        with BagRecorder(out, storage=cfg.storage, worker=worker, split_size_bytes=cfg.split_size_mb * 2**20,
+                         custom_data={"cog.preset": preset.name, "cog.role": preset.role}) as recorder:
+            runner = ScriptedRunner(station, recorder, run_cfg)
+            while runner.remaining:
+                runner.begin()
+                done = False
+                while not done:
+                    _, done = runner.step()
+                ep = runner.finish()
+                results.put(EpisodeResult(worker, ep.behaviour, ep.condition, ep.steps, ep.behaviour_success, ep.success))
+    finally:
+        station.close()
 
 
 def collect(cfg: CollectConfig, progress: bool = True) -> CollectionSummary:

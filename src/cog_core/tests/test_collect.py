@@ -41,7 +41,8 @@ def test_collector_writes_one_bag_dir_per_worker_with_every_episode_complete(dra
     assert sum(e.length for e in episodes) == summary.transitions
     for ep in episodes:
         assert ep.task == "drawer" and ep.initial_condition.startswith("drawer/")
-        assert ep.images.shape[1:] == (48, 48, 3) and ep.states.shape[1] == 9 and ep.lowdim.shape[1] == 8
+        assert ep.images.shape[1:] == (48, 48, 3) and ep.states.shape[1] == 9 and ep.lowdim.shape[1] == 9 + 8
+        np.testing.assert_array_equal(ep.lowdim[:, :9], ep.states)  # lowdim = robot state + object poses
         assert np.all(ep.actions[-1] == 0) and ep.summary["policy_params"]["noise_std"] == 0.1
     record = json.loads((out / "collection_summary.json").read_text())
     assert record["episodes"] == 8 and record["per_behaviour"]
@@ -50,7 +51,7 @@ def test_collector_writes_one_bag_dir_per_worker_with_every_episode_complete(dra
 def test_drawer_prior_never_touches_the_object_in_the_drawer(drawer_prior):
     out, _ = drawer_prior
     for ep in BagReader([out]).episodes():
-        object_z = ep.lowdim[:, 2]
+        object_z = ep.lowdim[:, 9 + 2]
         assert object_z.max() < 0.04, ep.policy  # the cube never leaves the drawer floor
     for preset in (PRESETS["drawer-prior"],):
         for entry in preset.mix:

@@ -51,7 +51,8 @@ class ScriptedPolicy:
     weak: bool = False
     params: dict[str, Any] = field(default_factory=dict)
     phase: str = "start"
-    done: bool = False
+    done: bool = False  # the behaviour has ended (with a move-to-neutral); further actions hold still
+    _hold_gripper: float = 1.0
     steps: int = 0
 
     def threshold(self) -> float:
@@ -70,8 +71,8 @@ class ScriptedPolicy:
         self._reset(priv)
 
     def act(self, priv: dict[str, Any]) -> np.ndarray:
-        """The noisy 8-D action for the current privileged state."""
-        a = self._act(priv)
+        """The noisy 8-D action for the current privileged state (a noisy hold once done)."""
+        a = self._action(gripper=self._hold_gripper) if self.done else self._act(priv)
         self.steps += 1
         noise = self.rng.normal(0.0, self.config.noise_std, 8) if self.config.noise_std > 0 else 0.0
         return np.clip(a + noise, -1.0, 1.0).astype(np.float32)
@@ -92,6 +93,7 @@ class ScriptedPolicy:
 
     def _finish(self, gripper: float) -> np.ndarray:
         self.done = True
+        self._hold_gripper = gripper
         self.phase = "neutral"
         return self._action(gripper=gripper, neutral=True)
 

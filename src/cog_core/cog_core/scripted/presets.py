@@ -2,8 +2,11 @@
 
 Episode counts are given at paper scale (`scale=1.0`); `--scale` multiplies them. The
 paper's sizes: pick-place prior 10K grasp attempts, task 5K place attempts; drawer prior
-1.5M transitions, task 300K transitions (our scripted drawer episodes average ~20 prior and
-~14 task steps, so 75K and 21K episodes match those sizes).
+1.5M transitions, task 300K transitions. Every episode lasts at least `min_steps` (30): a
+behaviour that is done early holds still at the neutral pose, as the original fixed-length
+episodes do, so success states (an object held at neutral) carry reward for many steps and the
+neutral pose where behaviours meet is well covered. 50K and 10K episodes of ~30 steps match
+the paper's drawer sizes.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class Preset:
     paper_episodes: int
     mix: tuple[MixEntry, ...]
     description: str
+    min_steps: int = 30  # episodes last at least this long: after its neutral move the behaviour holds still
 
     def episodes(self, scale: float) -> int:
         """Episode count at `scale` (at least 1)."""
@@ -54,12 +58,13 @@ PRESETS: dict[str, Preset] = {
             5_000,
             (MixEntry("place", "pick_place/object_in_gripper"),),
             "Place attempts into the tray, starting with the object in the gripper.",
+            min_steps=25,
         ),
         Preset(
             "drawer-prior",
             "prior",
             "drawer",
-            75_000,
+            50_000,
             (
                 MixEntry("open_bottom", "drawer/closed", 3.0),
                 MixEntry("weak_open_bottom", "drawer/closed", 1.0),
@@ -83,7 +88,7 @@ PRESETS: dict[str, Preset] = {
             "drawer-task",
             "task",
             "drawer",
-            21_000,
+            10_000,
             (MixEntry("grasp", "drawer/open"),),
             "Grasping the object from the open drawer and lifting it out.",
         ),

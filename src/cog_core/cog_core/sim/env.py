@@ -8,7 +8,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from cog_core.control import ACTION_DIM, STATE_DIM, ActionLimits, validate_action
+from cog_core.control import ACTION_DIM, STATE_DIM, STATE_NAMES, ActionLimits, validate_action
 from cog_core.sim import conditions as C
 from cog_core.sim.arm import SimArm
 from cog_core.sim.layout import SCENES, SceneLayout
@@ -29,8 +29,9 @@ class CogEnv(gym.Env):
     Observation: ``{"image": uint8 (S, S, 3), "state": float32 (9,)}`` (see
     `cog_core.control.STATE_NAMES`). Action: the paper's 8-D action in [-1, 1].
     Reward: 1.0 while the task's success condition holds, else 0.0; no terminal states;
-    episodes truncate at the condition's `max_episode_steps`. `info` carries the
-    privileged poses (``lowdim``), ``success`` and the sub-goals.
+    episodes truncate at the condition's `max_episode_steps`. `info` carries ``lowdim``, the
+    full low-dimensional state (robot state + privileged object poses, for state-based
+    training in sim), ``success`` and the sub-goals.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": int(CONTROL_HZ)}
@@ -80,8 +81,8 @@ class CogEnv(gym.Env):
 
     @property
     def lowdim_names(self) -> tuple[str, ...]:
-        """Names of the privileged `info["lowdim"]` entries."""
-        names = ("object_x", "object_y", "object_z")
+        """Names of the `info["lowdim"]` entries: the robot state, then the privileged object poses."""
+        names = STATE_NAMES + ("object_x", "object_y", "object_z")
         if self._has_cabinet:
             names += ("blocker_x", "blocker_y", "blocker_z", "bottom_drawer_open", "top_drawer_open")
         return names
@@ -155,6 +156,13 @@ class CogEnv(gym.Env):
         self.data.qpos[adr : adr + 3] = pos
         self.data.qpos[adr + 3 : adr + 7] = _yaw_quat(yaw)
 
+    def place_object(self, pos: np.ndarray, yaw: float = 0.0) -> None:
+        """Teleport the object to `pos` (base frame) at rest, e.g. out of view for a background image."""
+        self._set_free_body(self._obj_qpos, np.asarray(pos, dtype=float), yaw)
+        dof = self.model.joint("object").dofadr[0]
+        self.data.qvel[dof : dof + 6] = 0.0
+        mujoco.mj_forward(self.model, self.data)
+
     def _uniform(self, lo_hi: tuple[float, float]) -> float:
         return float(self.np_random.uniform(*lo_hi))
 
@@ -208,7 +216,7 @@ class CogEnv(gym.Env):
         mujoco.mj_forward(self.model, self.data)
         mujoco.mj_step(self.model, self.data, nstep=2 * SUBSTEPS)  # let contacts settle
         self._t = 0
-        return self._observation(), self._info()
+        return self.observation(), self.info()
 
     # -- step ----------------------------------------------------------------------------------
     def step(self, action):
@@ -216,9 +224,9 @@ class CogEnv(gym.Env):
         action = validate_action(action)
         self.arm.apply(action)
         self._t += 1
-        info = self._info()
+        info = self.info()
         reward = 1.0 if info["success"] else 0.0
-        return self._observation(), reward, False, self._t >= self.max_episode_steps, info
+        return self.observation(), reward, False, self._t >= self.max_episode_steps, info
 
     # -- observations ----------------------------------------------------------------------------
     def _render(self, size: int) -> np.ndarray:
@@ -239,17 +247,19 @@ class CogEnv(gym.Env):
         renderer.update_scene(self.data, camera="obs")
         return renderer.render()
 
-    def _observation(self) -> dict[str, np.ndarray]:
+    def observation(self) -> dict[str, np.ndarray]:
+        """The current observation (what `reset`/`step` return)."""
         return {"image": self._render(self.image_size), "state": self.arm.state().vector()}
 
     def lowdim(self) -> np.ndarray:
-        """Privileged pose vector named by `lowdim_names`."""
-        parts = [self.object_pos()]
+        """The full low-dimensional state named by `lowdim_names` (sim only): robot state + object poses."""
+        parts = [self.arm.state().vector(), self.object_pos()]
         if self._has_cabinet:
             parts += [self.blocker_pos(), [self.drawer_fraction("bottom"), self.drawer_fraction("top")]]
         return np.concatenate(parts).astype(np.float32)
 
-    def _info(self) -> dict[str, Any]:
+    def info(self) -> dict[str, Any]:
+        """The current info dict (success, lowdim, sub-goals; what `reset`/`step` return)."""
         s = self.scene_state()
         info: dict[str, Any] = {
             "success": success(s, self.layout),

@@ -1,0 +1,82 @@
+"""ScriptedRunner: the one scripted collection loop (used by `cogrl collect` and the ROS collector)."""
+
+import numpy as np
+import pytest
+
+from cog_core.bag import BagRecorder
+from cog_core.bag.reader import BagReader
+from cog_core.episode_runner import RunnerConfig, ScriptedRunner
+from cog_core.scripted.presets import get_preset
+from cog_core.sim_station import SimStation
+
+
+def record(tmp_path, name, cfg):
+    station = SimStation(get_preset(cfg.preset).mix[0].condition)
+    try:
+        with BagRecorder(tmp_path / name, run_id=name) as rec:
+            runner = ScriptedRunner(station, rec, cfg)
+            while runner.remaining:
+                runner.begin()
+                done = False
+                while not done:
+                    _, done = runner.step()
+                runner.finish()
+    finally:
+        station.close()
+    return list(BagReader([tmp_path / name]).episodes())
+
+
+def test_same_config_records_identical_episodes_and_streams_differ(tmp_path):
+    cfg = RunnerConfig(preset="pick-place-prior", episodes=2, seed=7, max_steps=40)
+    a, b = record(tmp_path, "a", cfg), record(tmp_path, "b", cfg)
+    assert len(a) == len(b) == 2
+    for x, y in zip(a, b):
+        assert np.array_equal(x.images, y.images) and np.array_equal(x.actions, y.actions)
+        assert np.array_equal(x.states, y.states) and np.array_equal(x.rewards, y.rewards)
+    c = record(tmp_path, "c", RunnerConfig(preset="pick-place-prior", episodes=2, seed=7, max_steps=40, stream=1))
+    assert not np.array_equal(a[0].actions[:5], c[0].actions[:5])
+
+
+def test_episodes_last_min_steps_and_hold_still_after_the_neutral_move(tmp_path):
+    (ep,) = record(tmp_path, "t", RunnerConfig(preset="drawer-task", episodes=1, seed=3, max_steps=60))
+    assert ep.length == get_preset("drawer-task").min_steps
+    neutral_at = int(np.flatnonzero(ep.actions[:, 7] > 0.5)[0])
+    held = ep.actions[neutral_at + 1 : -1]
+    assert len(held) > 5 and np.all(np.abs(held[:, :3]) < 0.5) and np.all(held[:, 6] < 0.5)  # still, gripper closed
+    assert ep.rewards[neutral_at + 1 : -1].min() == 1.0  # the held object keeps earning the reward
+
+
+def test_runner_abort_and_misuse(tmp_path):
+    station = SimStation("pick_place/object_on_table")
+    try:
+        with BagRecorder(tmp_path / "c") as rec:
+            runner = ScriptedRunner(station, rec, RunnerConfig(preset="pick-place-task", episodes=1, max_steps=5))
+            with pytest.raises(RuntimeError, match="call begin"):
+                runner.step()
+            runner.begin()
+            runner.step()
+            assert runner.abort("test").status == "aborted" and not runner.in_episode
+            with pytest.raises(RuntimeError, match="all 1 episodes are done"):
+                runner.begin()
+        assert list(BagReader([tmp_path / "c"]).episodes()) == []
+    finally:
+        station.close()
+    with pytest.raises(KeyError):
+        ScriptedRunner(None, None, RunnerConfig(preset="no-such-preset"))
+
+
+def test_object_position_override_is_required_and_used(tmp_path):
+    station = SimStation("pick_place/object_on_table")
+    try:
+        with BagRecorder(tmp_path / "d") as rec:
+            runner = ScriptedRunner(station, rec, RunnerConfig(preset="pick-place-prior", episodes=2, max_steps=5),
+                                    object_position=lambda: None)
+            runner.prepare()
+            with pytest.raises(RuntimeError, match="no object position available"):
+                runner.begin()
+            fake = np.array([0.33, 0.05, 0.016])
+            runner.object_position = lambda: fake
+            assert np.array_equal(runner._privileged()["object_pos"], fake)
+            assert np.array_equal(station.privileged()["object_pos"], station.env.object_pos())  # station untouched
+    finally:
+        station.close()
