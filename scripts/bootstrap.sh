@@ -39,5 +39,17 @@ log "installing Python packages (torch pinned to 2.13.0, CPU build where availab
 "$VENV/bin/python" -m pip install -q "torch==2.13.0"
 "$VENV/bin/python" -m pip install -q -r "$ROOT/requirements-dev.txt"
 "$VENV/bin/python" -m pip install -q -e "$ROOT/src/cog_core"
+# Real rclpy + standard messages (ROS 2 Jazzy builds on PyPI) so the ROS node tests run on a
+# machine without ROS. Optional: the wheels are CPython 3.11 Linux builds (manylinux_2_28) only;
+# without them the node tests skip with a reason and everything else still runs.
+ROS_WHEELS=("ros-jazzy-rclpy[fastrtps]" ros-jazzy-std-msgs ros-jazzy-sensor-msgs ros-jazzy-geometry-msgs
+            ros-jazzy-std-srvs ros-jazzy-trajectory-msgs)
+if [ "${COG_SKIP_ROS_WHEELS:-0}" = "1" ]; then
+  log "COG_SKIP_ROS_WHEELS=1: not installing the rclpy wheels (ROS node tests will skip)"
+elif "$VENV/bin/python" -m pip install -q "${ROS_WHEELS[@]}"; then
+  log "rclpy wheels installed (ROS node tests will run)"
+else
+  log "WARNING: could not install the rclpy wheels (${ROS_WHEELS[*]}); the ROS node tests will skip. This is not fatal."
+fi
 echo "$WANT_HASH" > "$STAMP"
 log "done: $VENV/bin/cogrl is ready"

@@ -1,0 +1,1 @@
+"""COG collection nodes: camera, localizer, scripted collector, bag conversion (thin shells over cog_core)."""
