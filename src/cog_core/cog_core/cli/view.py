@@ -68,3 +68,24 @@ def run(args: argparse.Namespace) -> int:
         tmp.replace(path)
         print(f"{cond}: wrote {path}")
     return 0
+
+
+def render_scenes(out_dir: Path, seed: int = 0, size: int = 240) -> Path:
+    """One PNG per initial condition in `out_dir`, plus a contact sheet next to it; returns the sheet."""
+    import imageio.v2 as imageio
+    import numpy as np
+
+    from cog_core.sim import CONDITIONS
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tiles = []
+    for name in CONDITIONS:
+        image = render_condition(name, seed, 48, size)
+        imageio.imwrite(out_dir / f"{name.replace('/', '__')}.png", image)
+        tiles.append(image)
+    rows = [np.concatenate(tiles[i : i + 2], axis=1) for i in range(0, len(tiles), 2)]
+    sheet = out_dir.with_suffix(".png")
+    imageio.imwrite(sheet, np.concatenate(rows, axis=0))
+    print(f"  {len(tiles)} initial conditions -> {out_dir}/, contact sheet {sheet}")
+    return sheet
