@@ -48,6 +48,7 @@ def _train_processes(cfg: DemoConfig, prior: Path, task: Path, runs: Path) -> di
     from tqdm import tqdm
 
     procs, logs, dirs = {}, {}, {}
+    runs.mkdir(parents=True, exist_ok=True)
     for algo in cfg.algos:
         run_dir = runs / algo
         dirs[algo] = run_dir
