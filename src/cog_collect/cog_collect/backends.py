@@ -7,8 +7,9 @@ Backends that render their own camera (the sim) also get a `SimPublisher` that p
 camera topic, CameraInfo, the camera pose and joint states, so the rest of the graph cannot
 tell the sim from a robot with a camera node.
 
-Plug a new backend in with ``register_backend("name", factory)``; `interbotix` and `gazebo`
-are reserved names that explain what is missing until their factories are registered.
+Plug a new backend in with ``register_backend("name", factory)``. `interbotix`
+(`cog_collect.interbotix_backend`) and `gazebo` (`cog_collect.gazebo_backend`) are hardware
+stations (`cog_core.real_arm.HardwareStation`) fed by the camera topic and ``/cog/object``.
 """
 
 from __future__ import annotations
@@ -65,20 +66,22 @@ def _make_sim(node: Node, params: BackendParams) -> Any:
                       camera_width=params.camera_width, camera_height=params.camera_height)
 
 
-def _not_yet(name: str) -> Callable[[Node, BackendParams], Any]:
-    def factory(node: Node, params: BackendParams) -> Any:
-        raise NotImplementedError(
-            f"backend {name!r} is not available in this build (it needs the Interbotix/Gazebo stack); "
-            f"use backend:=sim, or register a factory with cog_collect.backends.register_backend({name!r}, ...)"
-        )
+def _make_interbotix(node: Node, params: BackendParams) -> Any:
+    from cog_collect import interbotix_backend
 
-    return factory
+    return interbotix_backend.make_station(node, params)
+
+
+def _make_gazebo(node: Node, params: BackendParams) -> Any:
+    from cog_collect import gazebo_backend
+
+    return gazebo_backend.make_station(node, params)
 
 
 _FACTORIES: dict[str, Callable[[Node, BackendParams], Any]] = {
     "sim": _make_sim,
-    "interbotix": _not_yet("interbotix"),
-    "gazebo": _not_yet("gazebo"),
+    "interbotix": _make_interbotix,  # cog_collect.interbotix_backend (real arm, Interbotix Python API)
+    "gazebo": _make_gazebo,  # cog_collect.gazebo_backend (JointTrajectory on the Gazebo controllers)
 }
 
 
