@@ -165,10 +165,12 @@ class ScriptedRunner:
         return report, done
 
     def finish(self) -> RunnerEpisode:
-        """Log the final observation and the summary; the episode becomes durable."""
+        """Log the final observation and the summary (the episode becomes durable); a halted one is aborted."""
         ep = self._open
         if ep is None:
             raise RuntimeError("no episode running")
+        if ep["info"].get("halted"):  # a real-arm safety stop: the episode is not valid data
+            return self.abort(f"halted: {ep['info']['halted']}")
         obs, info, policy = ep["obs"], ep["info"], ep["policy"]
         ok = bool(policy.success(self._privileged()))
         self._open = None

@@ -80,3 +80,40 @@ def test_object_position_override_is_required_and_used(tmp_path):
             assert np.array_equal(station.privileged()["object_pos"], station.env.object_pos())  # station untouched
     finally:
         station.close()
+
+
+class HaltingStation:
+    """A SimStation whose arm 'halts' on the third step, as a real arm's safety monitor would."""
+
+    def __init__(self):
+        self.inner = SimStation("pick_place/object_on_table")
+        self.steps = 0
+
+    def reset(self, condition, seed):
+        self.steps = 0
+        return self.inner.reset(condition, seed)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.inner.step(action)
+        self.steps += 1
+        if self.steps == 3:
+            info = {**info, "halted": "joint effort over the limit"}
+            terminated = True
+        return obs, reward, terminated, truncated, info
+
+    def privileged(self):
+        return self.inner.privileged()
+
+
+def test_a_halted_episode_is_aborted_not_recorded_as_complete(tmp_path):
+    station = HaltingStation()
+    with BagRecorder(tmp_path / "h") as rec:
+        runner = ScriptedRunner(station, rec, RunnerConfig(preset="pick-place-prior", episodes=1, max_steps=40))
+        runner.begin()
+        done = False
+        while not done:
+            _, done = runner.step()
+        result = runner.finish()
+    station.inner.close()
+    assert result.status == "aborted" and "effort" in result.info["reason"]
+    assert list(BagReader([tmp_path / "h"]).episodes()) == []
