@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 
-import rclpy
 from rclpy.node import Node
 
 from cog_collect import ros_io
@@ -78,19 +77,7 @@ class CameraNode(Node):
 
 def main(argv: list[str] | None = None) -> int:
     """`ros2 run cog_collect camera_node` entry point."""
-    rclpy.init(args=argv if argv is not None else sys.argv)
-    node = None
-    try:
-        node = CameraNode()
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    return ros_io.run_node(CameraNode, argv)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ import os
 import sys
 from pathlib import Path
 
-import rclpy
 from rclpy.node import Node
 from std_srvs.srv import Trigger
 
@@ -190,20 +189,7 @@ class CollectorNode(Node):
 
 def main(argv: list[str] | None = None) -> int:
     """`ros2 run cog_collect collector_node` entry point; exits once every episode is recorded."""
-    rclpy.init(args=argv if argv is not None else sys.argv)
-    node = None
-    try:
-        node = CollectorNode()
-        while rclpy.ok() and not node.closed:
-            rclpy.spin_once(node, timeout_sec=0.1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    return ros_io.run_node(CollectorNode, argv, until=lambda node: node.closed)
 
 
 if __name__ == "__main__":

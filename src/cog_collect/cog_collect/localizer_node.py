@@ -20,7 +20,6 @@ import sys
 from collections import deque
 
 import numpy as np
-import rclpy
 from geometry_msgs.msg import PointStamped
 from rclpy.node import Node
 from std_srvs.srv import Trigger
@@ -147,19 +146,7 @@ class LocalizerNode(Node):
 
 def main(argv: list[str] | None = None) -> int:
     """`ros2 run cog_collect localizer_node` entry point."""
-    rclpy.init(args=argv if argv is not None else sys.argv)
-    node = None
-    try:
-        node = LocalizerNode()
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    return ros_io.run_node(LocalizerNode, argv)
 
 
 if __name__ == "__main__":

@@ -125,3 +125,29 @@ def json_msg(data: Any) -> String:
 def floats_msg(values: np.ndarray) -> Float32MultiArray:
     """std_msgs/Float32MultiArray of a vector."""
     return Float32MultiArray(data=[float(x) for x in np.asarray(values).ravel()])
+
+
+def run_node(make_node, argv: list[str] | None = None, until=None) -> int:
+    """`ros2 run` entry: init rclpy, spin the node until Ctrl-C, shutdown or `until(node)`; clean up; returns 0."""
+    import sys
+
+    import rclpy
+
+    rclpy.init(args=argv if argv is not None else sys.argv)
+    node = None
+    try:
+        node = make_node()
+        if until is None:
+            rclpy.spin(node)
+        else:
+            while rclpy.ok() and not until(node):
+                rclpy.spin_once(node, timeout_sec=0.1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0
+

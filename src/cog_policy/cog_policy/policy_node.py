@@ -23,7 +23,6 @@ import sys
 from collections import deque
 from pathlib import Path
 
-import rclpy
 from rclpy.node import Node
 from std_srvs.srv import Trigger
 
@@ -149,19 +148,7 @@ class PolicyNode(Node):
 
 def main(argv: list[str] | None = None) -> int:
     """`ros2 run cog_policy policy_node` entry point."""
-    rclpy.init(args=argv if argv is not None else sys.argv)
-    node = None
-    try:
-        node = PolicyNode()
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    return ros_io.run_node(PolicyNode, argv)
 
 
 if __name__ == "__main__":
