@@ -21,6 +21,13 @@ from cog_core.control import ActionLimits
 GAIN = 25.0  # action per metre of position error (saturates at 4 cm)
 HOVER = 0.07  # m above a grasp point while aligning
 LIFT_Z = (0.15, 0.02)  # N(mean, std) m: lift height after a grasp
+# Close height: the hand closes once the ee point is within this height (m) above the grasp point,
+# drawn per episode from N(mean, std). It is sharp (small std) and the descent aims at the grasp
+# point itself, below it, so the hand still moves ~1 cm per step when it crosses the height: the
+# "descend, open" states and the "close" state of an episode then lie on either side of one
+# height, a boundary a learned policy can regress (a random, wide close height made the close
+# state look like the descend states of other episodes and the learned gripper never closed).
+CLOSE_DZ = (0.010, 0.0015)
 CARRY_Z = 0.16  # m: carrying height
 RANDOM_TABLE_X = (0.20, 0.44)
 RANDOM_TABLE_Y = (-0.24, 0.06)
@@ -123,9 +130,16 @@ class Grasp(ScriptedPolicy):
 
     def _reset(self, priv):
         self.thr = self.threshold()
-        self.close_dz = float(abs(self.rng.normal(0.0, 0.006)))
+        self.close_dz = float(np.clip(self.rng.normal(*CLOSE_DZ), CLOSE_DZ[0] - 3 * CLOSE_DZ[1], CLOSE_DZ[0] + 3 * CLOSE_DZ[1]))
         self.lift_z = float(self.rng.normal(*LIFT_Z))
         self.decoy = self.random_table_point(priv["object_half_height"]) if self.weak and self.rng.random() < self.config.weak_prob else None
+        if self.decoy is not None and self.target != "object" and "object_pos" in priv:
+            # a decoy grasp of another target must not grasp the task object by chance (the prior
+            # data never holds the task): redraw decoys within 8 cm of it
+            for _ in range(100):
+                if np.linalg.norm(self.decoy[:2] - np.asarray(priv["object_pos"])[:2]) > 0.08:
+                    break
+                self.decoy = self.random_table_point(priv["object_half_height"])
         self.params.update(threshold=self.thr, close_dz=self.close_dz, lift_z=self.lift_z, target=self.target, decoy=None if self.decoy is None else self.decoy.tolist())
         self.phase = "reach"
         self.closing = 0
@@ -142,8 +156,8 @@ class Grasp(ScriptedPolicy):
                 return self._action(_toward(ee, [goal[0], goal[1], goal[2] + HOVER]), gripper=1.0)
             self.phase = "descend"
         if self.phase == "descend":
-            if ee[2] - goal[2] > self.close_dz + 0.004:
-                return self._action(_toward(ee, goal + [0, 0, self.close_dz]), gripper=1.0)
+            if ee[2] - goal[2] > self.close_dz:
+                return self._action(_toward(ee, goal), gripper=1.0)
             self.phase = "close"
         if self.phase == "close":
             self.closing += 1

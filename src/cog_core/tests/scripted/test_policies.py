@@ -96,3 +96,45 @@ def test_unknown_behaviour_is_a_clear_error():
 def test_every_behaviour_is_constructible():
     for name in BEHAVIOURS:
         assert make_policy(name, np.random.default_rng(0)).name == name
+
+
+def _grasp_heights(seed, noise):
+    """(height of the ee above the object when each open-hand action was chosen, same at the close)."""
+    env = make_env("drawer/open")
+    env.reset(seed=seed)
+    policy = make_policy("grasp", np.random.default_rng(seed), PolicyConfig(noise_std=noise))
+    policy.reset(env.privileged())
+    open_dz, close_dz = [], []
+    for _ in range(60):
+        priv = env.privileged()
+        a = policy.act(priv)
+        if priv["gripper_open"]:
+            dz = float(priv["ee_pos"][2] - priv["object_pos"][2])
+            (close_dz if a[6] < -0.5 else open_dz).append(dz)
+        env.step(a)
+        if policy.done:
+            break
+    return np.array(open_dz), np.array(close_dz), policy.close_dz
+
+
+def test_grasp_closes_once_below_a_sharp_close_height_reached_at_speed():
+    # Learnability of the data: the open-hand descent states and the close state lie on either
+    # side of the episode's close height, and that height varies little between episodes, so a
+    # regressed policy sees one boundary (a wide random close height made the gripper never close).
+    heights = []
+    for seed in range(6):
+        open_dz, close_dz, thr = _grasp_heights(seed, noise=0.1)
+        assert len(close_dz) == 1 and close_dz[0] <= thr < open_dz.min()
+        heights.append(thr)
+        open_dz, close_dz, thr = _grasp_heights(seed, noise=0.0)
+        assert open_dz.min() - close_dz[0] > 0.004  # the last descent step still moves the hand
+    assert 0.005 < min(heights) and max(heights) < 0.015
+
+
+def test_weak_bottle_grasp_decoys_stay_away_from_the_task_object():
+    env = make_env("drawer/open")
+    for seed in range(40):
+        env.reset(seed=seed)
+        policy = make_policy("weak_grasp_blocker", np.random.default_rng(seed), PolicyConfig(weak_prob=1.0))
+        policy.reset(env.privileged())
+        assert np.linalg.norm(policy.decoy[:2] - env.privileged()["object_pos"][:2]) > 0.08
