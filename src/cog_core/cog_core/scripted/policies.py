@@ -19,6 +19,10 @@ import numpy as np
 from cog_core.control import ActionLimits
 
 GAIN = 25.0  # action per metre of position error (saturates at 4 cm)
+# Discrete commands (gripper, neutral) are sent at +-DISCRETE, well past the +-0.5 thresholds but
+# inside (-1, 1): a tanh-Gaussian policy fits exact +-1 targets only at saturated pre-tanh means,
+# where the critic's gradient can no longer move them.
+DISCRETE = 0.9
 HOVER = 0.07  # m above a grasp point while aligning
 LIFT_Z = (0.15, 0.02)  # N(mean, std) m: lift height after a grasp
 # Close height: the hand closes once the ee point is within this height (m) above the grasp point,
@@ -93,9 +97,9 @@ class ScriptedPolicy:
     def _action(move: np.ndarray | None = None, gripper: float = 0.0, neutral: bool = False) -> np.ndarray:
         a = np.zeros(8)
         if move is not None:
-            a[:3] = move
-        a[6] = gripper
-        a[7] = 1.0 if neutral else -1.0
+            a[:3] = np.clip(move, -DISCRETE, DISCRETE)
+        a[6] = gripper * DISCRETE
+        a[7] = DISCRETE if neutral else -DISCRETE
         return a
 
     def _finish(self, gripper: float) -> np.ndarray:
