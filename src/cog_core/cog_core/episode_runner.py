@@ -80,7 +80,7 @@ class ScriptedRunner:
         self.preset: Preset = get_preset(config.preset)
         self._weights = np.array([m.weight for m in self.preset.mix], dtype=float)
         self._weights /= self._weights.sum()
-        self._policy_cfg = PolicyConfig(noise_std=config.noise_std, max_steps=config.max_steps)
+        self._policy_cfg = PolicyConfig(noise_std=config.noise_std)
         self.index = 0  # episodes begun so far
         self.finished: list[RunnerEpisode] = []
         self._open: dict[str, Any] | None = None

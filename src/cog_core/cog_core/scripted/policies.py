@@ -45,7 +45,6 @@ class PolicyConfig:
     threshold_mean: float = 0.04  # m, per-episode thresholds ~ N(mean, std)
     threshold_std: float = 0.01
     weak_prob: float = 0.5  # weak variants: chance of aiming at a random point
-    max_steps: int = 60  # hard cap on one behaviour's episode
 
 
 def _toward(ee: np.ndarray, target: np.ndarray) -> np.ndarray:
