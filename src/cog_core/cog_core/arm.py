@@ -7,7 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
-from cog_core.control import STATE_DIM
+from cog_core.control import STATE_DIM, canonical_quat
 
 
 @dataclass
@@ -15,10 +15,13 @@ class RobotState:
     """Robot state as every backend reports it (base frame)."""
 
     ee_pos: np.ndarray  # (3,) m
-    ee_quat: np.ndarray  # (4,) w, x, y, z
+    ee_quat: np.ndarray  # (4,) w, x, y, z; stored in the neutral orientation's hemisphere
     gripper_opening: float  # m between the finger pads
     gripper_open: bool  # last gripper command was "open"
     joints: np.ndarray  # (6,) rad
+
+    def __post_init__(self) -> None:
+        self.ee_quat = canonical_quat(self.ee_quat)
 
     def vector(self) -> np.ndarray:
         """The float32 state vector laid out as `control.STATE_NAMES`."""

@@ -32,6 +32,7 @@ WRIST_TO_EE = 0.458325 - 0.29975  # m, wrist-angle axis to the ee point along th
 NEUTRAL_EE_POS = np.array([0.28, 0.0, 0.20])
 DOWN_ROT = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [-1.0, 0.0, 0.0]])  # columns: ee x -> -z, ee y -> +x
 NEUTRAL_JOINTS = np.array([0.0, -0.078255, 0.099053, 0.0, 1.549998, np.pi / 2])
+DOWN_QUAT = np.array([0.5, 0.5, 0.5, -0.5])  # DOWN_ROT as a unit quaternion (w, x, y, z)
 
 
 class ActionError(ValueError):
@@ -63,6 +64,17 @@ class Command:
     target_rot: np.ndarray
     gripper: str | None  # "open", "close" or None (keep)
     neutral: bool
+
+
+def canonical_quat(quat: np.ndarray) -> np.ndarray:
+    """The sign of a unit quaternion (w, x, y, z) that lies in DOWN_QUAT's hemisphere.
+
+    q and -q are the same rotation; conversions pick either. A learner must see one vector per
+    orientation, so every backend reports the sign closest to the neutral orientation (the
+    ambiguity then sits 180 degrees away from it, far outside the tilt limit).
+    """
+    q = np.asarray(quat, dtype=float)
+    return -q if float(q @ DOWN_QUAT) < 0.0 else q.copy()
 
 
 def validate_action(action: np.ndarray | list[float]) -> np.ndarray:

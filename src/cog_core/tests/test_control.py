@@ -71,3 +71,20 @@ def test_reference_falls_back_to_measured_pose_when_target_runs_ahead():
     far = (measured + [0.05, 0, 0], DOWN_ROT)
     assert np.allclose(reference_pose(measured, DOWN_ROT, near)[0], near[0])
     assert np.allclose(reference_pose(measured, DOWN_ROT, far)[0], measured)
+
+
+def test_orientation_quaternions_are_reported_with_one_sign():
+    import mujoco
+
+    from cog_core.arm import RobotState
+    from cog_core.control import DOWN_QUAT, canonical_quat
+
+    q = np.zeros(4)
+    mujoco.mju_mat2Quat(q, DOWN_ROT.reshape(9))
+    assert np.allclose(np.abs(q @ DOWN_QUAT), 1.0)  # DOWN_QUAT is DOWN_ROT
+    assert np.allclose(canonical_quat(-DOWN_QUAT), DOWN_QUAT)
+    tilted = np.array([0.6, 0.5, 0.4, -0.48])
+    tilted /= np.linalg.norm(tilted)
+    assert np.allclose(canonical_quat(-tilted), tilted)
+    state = RobotState(np.zeros(3), -DOWN_QUAT, 0.03, True, np.zeros(6))
+    assert np.allclose(state.vector()[3:7], DOWN_QUAT)

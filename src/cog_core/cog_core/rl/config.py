@@ -60,6 +60,7 @@ class NetConfig:
     fast_feature_dim: int = 64  # fast: encoder output size (linear + LayerNorm + tanh)
     fast_hidden: tuple[int, ...] = (256, 256)  # fast: critic and actor MLP widths
     state_hidden: tuple[int, ...] = (128, 128)  # state obs: critic and actor MLP widths (256,256 costs ~2x: ~15 ms/update)
+    critic_layernorm: bool = False  # fast/state critics: layer norm before every hidden ReLU (not in the paper)
     normalize_state: bool = True  # standardise state/lowdim vectors with dataset mean/std
 
 
@@ -73,6 +74,7 @@ class DataConfig:
     oracle_success: str = "any"  # bc-oracle: an episode succeeded if its reward is >0 at 'any' step or at the 'final' step
     oracle_include_prior: bool = False  # bc-oracle: also clone prior episodes marked successful in meta
     bc_init_prior_steps: int = 10_000  # bc-init: BC steps on the prior data before CQL on the task data
+    task_fraction: float | None = None  # cog/sac/bc: share of task rows in every batch; None = uniform over the union (original)
 
 
 @dataclass
@@ -120,6 +122,9 @@ class TrainConfig:
             raise ConfigError(f"cql.temperature must be > 0, got {self.cql.temperature}")
         if self.sac.log_std_min >= self.sac.log_std_max:
             raise ConfigError("sac.log_std_min must be below sac.log_std_max")
+        tf = self.data.task_fraction
+        if tf is not None and not 0.0 < tf < 1.0:
+            raise ConfigError(f"data.task_fraction must be in (0, 1) or null (uniform over prior + task), got {tf}")
         if self.data.crop_pad < 0:
             raise ConfigError(f"data.crop_pad must be >= 0, got {self.data.crop_pad}")
         if self.data.image_size is not None and self.data.image_size < 16:

@@ -1,7 +1,8 @@
 """Training data: prior + task `Transitions`, checked against the config, sampled per algorithm.
 
 Which rows each algorithm sees:
-- cog, sac, bc: prior and task rows, uniformly from one buffer (as the original);
+- cog, sac, bc: prior and task rows, uniformly from one buffer (as the original), or with a
+  fixed share of task rows per batch (`data.task_fraction`);
 - no-prior: task rows; bc-oracle: rows of successful task episodes (see `episode_success`);
 - bc-init: prior rows for the BC phase, then task rows for the CQL phase.
 The arrays are not concatenated (a 1.5M-transition prior would be copied otherwise):
@@ -137,6 +138,9 @@ class TrainData:
             for n, t in parts
         ]
         self.rows = self._row_sets()
+        # (task rows, prior rows) of the main phase when batches mix them at a fixed ratio.
+        self.task_fraction = cfg.data.task_fraction if len(self.parts) == 2 and cfg.algo in ("cog", "sac", "bc") else None
+        self._mix = (self._global("task"), self._global("prior")) if self.task_fraction is not None else None
         for phase, rows in self.rows.items():
             if len(rows) == 0:
                 raise DataMismatch(
@@ -174,7 +178,23 @@ class TrainData:
         return x.mean(0).astype(np.float32), np.maximum(x.std(0), 1e-3).astype(np.float32)
 
     def sample(self, phase: str, batch_size: int, rng: np.random.Generator) -> Batch:
-        """A uniform minibatch (with replacement) from the phase's rows, as torch tensors."""
+        """A minibatch (with replacement) from the phase's rows, as torch tensors.
+
+        Uniform over the rows, except that the main phase of cog/sac/bc draws
+        round(task_fraction * batch_size) task rows and the rest prior rows when
+        `data.task_fraction` is set.
+        """
+        if phase == "main" and self._mix is not None:
+            assert self.task_fraction is not None
+            task_rows, prior_rows = self._mix
+            n_task = int(round(self.task_fraction * batch_size))
+            idx = np.concatenate(
+                [
+                    task_rows[rng.integers(0, len(task_rows), size=n_task)],
+                    prior_rows[rng.integers(0, len(prior_rows), size=batch_size - n_task)],
+                ]
+            )
+            return self.gather(idx)
         rows = self.rows[phase]
         idx = rows[rng.integers(0, len(rows), size=batch_size)]
         return self.gather(idx)

@@ -101,11 +101,14 @@ class EnsembleQ(nn.Module):
     The first layer is split into a feature part (computed once per state) and an action part
     (per action); together they equal one linear layer on the concatenation [features, action].
     Parameters are stacked on a leading ensemble axis; initialisation matches nn.Linear's.
+    With `layernorm`, every hidden pre-activation is layer-normalised (no affine) before its ReLU,
+    which bounds how far Q can extrapolate outside the data.
     """
 
-    def __init__(self, n: int, feat_dim: int, action_dim: int, hidden: Sequence[int]) -> None:
+    def __init__(self, n: int, feat_dim: int, action_dim: int, hidden: Sequence[int], layernorm: bool = False) -> None:
         super().__init__()
         self.n = n
+        self.layernorm = layernorm
         h0 = hidden[0]
         fan0 = feat_dim + action_dim
         self.w_feat = nn.Parameter(self._uniform((n, feat_dim, h0), fan0))
@@ -133,23 +136,29 @@ class EnsembleQ(nn.Module):
         n, b, h0 = h_feat.shape
         k = actions.shape[1]
         act = torch.matmul(actions.reshape(1, b * k, -1), d(self.w_act)).view(n, b, k, h0)
-        h = F.relu(h_feat.unsqueeze(2) + act).view(n, b * k, h0)
+        h = self._act(h_feat.unsqueeze(2) + act).view(n, b * k, h0)
         last = len(self.weights) - 1
         for i, (w, bias) in enumerate(zip(self.weights, self.biases)):
             h = torch.baddbmm(d(bias), h, d(w))
             if i < last:
-                h = F.relu(h)
+                h = self._act(h)
         return h.view(n, b, k)
+
+    def _act(self, pre: torch.Tensor) -> torch.Tensor:
+        """Hidden-layer activation: ReLU, after a layer norm when enabled."""
+        if self.layernorm:
+            pre = F.layer_norm(pre, pre.shape[-1:])
+        return F.relu(pre)
 
     def member(self, i: int, feat: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """Reference form: member i on concatenated [feat, action] rows (N, F+A) -> (N,). For tests."""
         w0 = torch.cat([self.w_feat[i], self.w_act[i]], dim=0)
-        h = F.relu(torch.cat([feat, action], dim=1) @ w0 + self.b_first[i])
+        h = self._act(torch.cat([feat, action], dim=1) @ w0 + self.b_first[i])
         last = len(self.weights) - 1
         for j, (w, bias) in enumerate(zip(self.weights, self.biases)):
             h = h @ w[i] + bias[i]
             if j < last:
-                h = F.relu(h)
+                h = self._act(h)
         return h[:, 0]
 
 
@@ -273,7 +282,7 @@ class FastModel(ActorCritic):
         encoder, self.policy_head = policy_parts(cfg, image_size, vec_dim, action_dim)
         self.q_encoders = nn.ModuleList([encoder])
         self.policy_encoder = encoder
-        self.qs = EnsembleQ(2, encoder.out_dim, action_dim, n.fast_hidden)
+        self.qs = EnsembleQ(2, encoder.out_dim, action_dim, n.fast_hidden, n.critic_layernorm)
         self._make_targets()
 
 
@@ -288,7 +297,7 @@ class StateModel(ActorCritic):
         encoder, self.policy_head = policy_parts(cfg, None, vec_dim, action_dim)
         self.q_encoders = nn.ModuleList([encoder])
         self.policy_encoder = encoder
-        self.qs = EnsembleQ(2, vec_dim, action_dim, n.state_hidden)
+        self.qs = EnsembleQ(2, vec_dim, action_dim, n.state_hidden, n.critic_layernorm)
         self._make_targets()
 
 

@@ -60,10 +60,15 @@ def _naive_losses(model, cfg, obs_s, obs_n, batch, noise, alpha):
     return critic, torch.stack(policy_terms).mean()
 
 
-@pytest.mark.parametrize("obs,arch", [("image", "paper"), ("image+state", "paper"), ("image", "fast"), ("state", "fast")])
-def test_efficient_update_equals_naive(obs, arch):
+@pytest.mark.parametrize(
+    "obs,arch,layernorm",
+    [("image", "paper", False), ("image+state", "paper", False), ("image", "fast", False), ("state", "fast", False),
+     ("image", "fast", True), ("state", "fast", True)],
+)
+def test_efficient_update_equals_naive(obs, arch, layernorm):
     torch.manual_seed(0)
     cfg = tiny_config(obs=obs, arch=arch, num_actions=2)
+    cfg.net.critic_layernorm = layernorm
     vec_dim = 0 if obs == "image" else 5
     model = build_model(cfg, 16 if obs != "state" else None, vec_dim, 8).double()
     with torch.no_grad():  # targets different from the online nets
@@ -125,3 +130,21 @@ def test_bc_log_likelihood_uses_data_actions():
     a = torch.tensor([[0.0, 0.0]])
     # at a = 0: log N(0; 0, 1) per dim, Jacobian 1
     assert torch.allclose(tanh_gaussian_log_prob(a, mean, log_std), torch.tensor([-math.log(2 * math.pi)]))
+
+
+def test_critic_layernorm_bounds_q_far_from_the_data():
+    from cog_core.rl.networks import EnsembleQ
+
+    torch.manual_seed(0)
+    plain, normed = EnsembleQ(2, 6, 8, (16, 16)), EnsembleQ(2, 6, 8, (16, 16), layernorm=True)
+    normed.load_state_dict(plain.state_dict())
+    feats, actions = torch.randn(2, 32, 6), torch.rand(32, 3, 8) * 2 - 1
+    for scale in (1.0, 1e3):
+        h_plain = plain.feat_part(feats * scale)
+        h_normed = normed.feat_part(feats * scale)
+        q_plain, q_normed = plain(h_plain, actions), normed(h_normed, actions)
+        if scale > 1:
+            assert q_plain.abs().max() > 100  # a plain MLP extrapolates linearly
+            # |Q| <= ||w_last||_1 * max|h| + |b| with h a normalised 16-vector (|h_i| <= 4).
+            bound = (normed.weights[-1].abs().sum(dim=(1, 2)) * 4 + normed.biases[-1].abs().flatten()).max()
+            assert q_normed.abs().max() <= bound
