@@ -2,7 +2,9 @@
 
 An action is ``[dx, dy, dz, droll, dpitch, dyaw, gripper, neutral]`` in [-1, 1].
 Translation and rotation are scaled to per-step limits; gripper < -0.5 closes,
-> 0.5 opens (in between: keep); neutral > 0.5 sends the arm to its neutral pose.
+> 0.5 opens (in between: keep); neutral > 0.5 returns the arm to its start configuration:
+the neutral pose with the gripper open, whatever the gripper dimension says (as the
+original's drawer and grasp environments, `neutral_gripper_open`).
 Limits are enforced here, once, for the sim, Interbotix and Gazebo backends alike.
 """
 
@@ -150,7 +152,10 @@ def command_from_action(
     )
     target_pos = clip_to_reach(target_pos, target_rot, limits)
     gripper = "close" if a[6] < -GRIPPER_THRESHOLD else "open" if a[6] > GRIPPER_THRESHOLD else None
-    return Command(target_pos=target_pos, target_rot=target_rot, gripper=gripper, neutral=bool(a[7] > NEUTRAL_THRESHOLD))
+    neutral = bool(a[7] > NEUTRAL_THRESHOLD)
+    if neutral:
+        gripper = "open"  # the start configuration has the gripper open
+    return Command(target_pos=target_pos, target_rot=target_rot, gripper=gripper, neutral=neutral)
 
 
 def reference_pose(

@@ -65,6 +65,11 @@ def test_move_to_neutral_above_half():
     assert not command_from_action(act(neutral=0.49), NEUTRAL_EE_POS, DOWN_ROT).neutral
 
 
+def test_move_to_neutral_opens_the_gripper_whatever_the_gripper_dimension_says():
+    for g in (-1.0, 0.0, 1.0):
+        assert command_from_action(act(neutral=0.9, gripper=g), NEUTRAL_EE_POS, DOWN_ROT).gripper == "open"
+
+
 def test_reference_falls_back_to_measured_pose_when_target_runs_ahead():
     measured = np.array([0.3, 0.0, 0.1])
     near = (measured + [0.005, 0, 0], DOWN_ROT)

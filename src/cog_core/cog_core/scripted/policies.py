@@ -3,10 +3,11 @@
 Each behaviour is a small phase machine over privileged positions (sim ground truth, or the
 localizer's estimate on the real robot). Thresholds are drawn from N(0.04, 0.01) m per
 episode, Gaussian noise (std 0.1 by default; the paper's 0.2 is one flag away) is added to
-all 8 action dimensions, and every behaviour ends with a move-to-neutral. "Weak" variants
-aim at a random point in the workspace half of the time, so prior data holds failures and
-irrelevant behaviour. The discrete dimensions are always commanded at +-1, so noise cannot
-flip the gripper or trigger a neutral move by accident.
+all 8 action dimensions. As in the paper's algorithms, grasping ends by holding the lifted
+object still, and every other behaviour ends with a move-to-neutral (which also opens the
+gripper). "Weak" variants aim at a random point in the workspace half of the time, so prior
+data holds failures and irrelevant behaviour. The discrete dimensions are always commanded at
++-DISCRETE, so noise cannot flip the gripper or trigger a neutral move by accident.
 """
 
 from __future__ import annotations
@@ -101,11 +102,13 @@ class ScriptedPolicy:
         a[7] = DISCRETE if neutral else -DISCRETE
         return a
 
-    def _finish(self, gripper: float) -> np.ndarray:
+    def _finish(self, gripper: float, neutral: bool = True, hold_gripper: float | None = None) -> np.ndarray:
+        """End the behaviour: one step with `gripper` (and a move-to-neutral unless `neutral` is
+        false), then hold still with `hold_gripper` (default: `gripper`)."""
         self.done = True
-        self._hold_gripper = gripper
-        self.phase = "neutral"
-        return self._action(gripper=gripper, neutral=True)
+        self._hold_gripper = gripper if hold_gripper is None else hold_gripper
+        self.phase = "neutral" if neutral else "hold"
+        return self._action(gripper=gripper, neutral=neutral)
 
     def _reset(self, priv: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -127,7 +130,7 @@ def _held(priv: dict[str, Any], target: str) -> bool:
 
 
 class Grasp(ScriptedPolicy):
-    """Algorithm 1: reach the object, close, lift; return to neutral holding it."""
+    """Algorithm 1: reach the object, close, lift, then hold it up (no neutral move, which would open the hand)."""
 
     target: str = "object"
 
@@ -175,7 +178,7 @@ class Grasp(ScriptedPolicy):
 
     def _act(self, priv):
         a = self._grasp_phases(priv)
-        return a if a is not None else self._finish(gripper=-1.0)
+        return a if a is not None else self._finish(gripper=-1.0, neutral=False)
 
     def success(self, priv):
         pos = np.asarray(priv[f"{self.target}_pos"])
@@ -337,7 +340,9 @@ class Drawer(ScriptedPolicy):
         if self.phase == "lift":
             if ee[2] < gap[2] + 0.06:
                 return self._action(_toward(ee, [ee[0], ee[1], gap[2] + 0.08]), gripper=-1.0)
-        return self._finish(gripper=1.0)
+        # The neutral move opens the hand; the gripper dimension keeps its value of the lift, so
+        # this step differs from the lift's only in the neutral dimension.
+        return self._finish(gripper=-1.0, hold_gripper=1.0)
 
     def success(self, priv):
         fraction = priv[f"{self.which}_drawer"]
