@@ -66,6 +66,7 @@ def test_full_cql_losses_by_hand_with_tiny_fixed_networks():
     """compute_losses on a 2-D state, 2-D action model with fixed weights, redone in numpy."""
     cfg = TrainConfig(obs="state")
     cfg.net.state_hidden = (3,)
+    cfg.net.critic_layernorm = False  # the hand computation below is a plain ReLU MLP
     cfg.sac.discount = 0.5
     model = StateModel(cfg, vec_dim=2, action_dim=2).double()
     # Fixed, distinct parameter values (a deterministic pattern instead of random init).
