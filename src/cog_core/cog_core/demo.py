@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -49,55 +47,28 @@ def _stage(title: str) -> float:
 
 def _train_processes(cfg: DemoConfig, prior: Path, task: Path, runs: Path) -> dict[str, Path]:
     """Train every algo in its own process (1 torch thread each); show their combined progress."""
-    from tqdm import tqdm
+    from cog_core.pipeline import Job, run_jobs, train_command
 
-    procs, logs, dirs = {}, {}, {}
-    runs.mkdir(parents=True, exist_ok=True)
-    for algo in cfg.algos:
-        run_dir = runs / algo
-        dirs[algo] = run_dir
-        logs[algo] = open(runs / f"{algo}.log", "w")  # noqa: SIM115 (closed below)
-        cmd = [
-            sys.executable, "-m", "cog_core", "train", "--algo", algo, "--task", str(task), "--prior", str(prior),
-            "--obs", cfg.obs, "--steps", str(cfg.steps), "--seed", str(cfg.seed), "--threads", "1", "--quiet", "--force",
-            "--set", f"sac.bc_warmstart_steps={cfg.bc_warmstart_steps}", "--set", "eval_interval=0", "--out", str(run_dir),
-        ]
-        for override in cfg.train_overrides:
-            cmd += ["--set", override]
-        procs[algo] = subprocess.Popen(cmd, stdout=logs[algo], stderr=subprocess.STDOUT)
-    bar = tqdm(total=cfg.steps * len(procs), unit="upd", desc="train " + " + ".join(cfg.algos), mininterval=1.0)
-    try:
-        while any(p.poll() is None for p in procs.values()):
-            time.sleep(2.0)
-            done = 0
-            for run_dir in dirs.values():
-                metrics = run_dir / "metrics.csv"
-                if metrics.is_file():
-                    lines = metrics.read_text().strip().splitlines()
-                    if len(lines) > 1:
-                        done += int(float(lines[-1].split(",")[0]))
-            bar.update(max(0, done - bar.n))
-        bar.update(bar.total - bar.n)
-    except KeyboardInterrupt:
-        for p in procs.values():
-            p.terminate()
-        raise
-    finally:
-        bar.close()
-        for f in logs.values():
-            f.close()
-    failed = {a: p.returncode for a, p in procs.items() if p.returncode != 0}
+    overrides = [f"sac.bc_warmstart_steps={cfg.bc_warmstart_steps}", *cfg.train_overrides]
+    jobs = [
+        Job(algo, [train_command(algo, task, prior, cfg.obs, cfg.steps, cfg.seed, runs / algo, overrides)],
+            runs / f"{algo}.log", runs / algo, cfg.steps)
+        for algo in cfg.algos
+    ]
+    if (runs / "cog.log").exists():
+        for job in jobs:
+            job.log.unlink(missing_ok=True)
+    failed = {j.name: j.returncode for j in run_jobs(jobs, len(jobs), "train " + " + ".join(cfg.algos)) if j.returncode}
     if failed:
         raise RuntimeError(f"training failed for {failed}; see the logs in {runs}")
-    return dirs
+    return {j.name: j.run_dir for j in jobs}
 
 
 def run_demo(cfg: DemoConfig) -> dict:
     """Run every stage; returns the results (also written to OUT/results.json and results.md)."""
     from cog_core.cli.view import render_scenes
-    from cog_core.collect import CollectConfig, collect, print_summary
-    from cog_core.data.convert import ConvertOptions, convert_bags
     from cog_core.evaluate import evaluate, print_results
+    from cog_core.pipeline import collect_datasets, convert_datasets
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -110,29 +81,12 @@ def run_demo(cfg: DemoConfig) -> dict:
 
     t = _stage("2/5 collect: scripted prior and task data, logged to rosbag2")
     bags = out / "bags"
-    sizes = {}
-    for preset, scale in (("drawer-prior", cfg.prior_scale), ("drawer-task", cfg.task_scale)):
-        target = bags / preset
-        if (target / "collection_summary.json").is_file():
-            print(f"  reusing {target}")
-            sizes[preset] = json.loads((target / "collection_summary.json").read_text())["transitions"]
-            continue
-        if target.exists():
-            import shutil
-
-            shutil.rmtree(target)
-        summary = collect(CollectConfig(preset=preset, out=str(target), scale=scale, workers=cfg.workers, seed=cfg.seed))
-        print_summary(summary)
-        sizes[preset] = summary.transitions
+    sizes = collect_datasets(bags, [("drawer-prior", cfg.prior_scale), ("drawer-task", cfg.task_scale)], cfg.seed, cfg.workers)
     timings["collect"] = time.perf_counter() - t
 
     t = _stage("3/5 convert: bags -> HDF5 (prior rewards set to 0)")
-    data = {}
-    for preset, role in (("drawer-prior", "prior"), ("drawer-task", "task")):
-        h5 = out / "data" / f"{preset.replace('-', '_')}.h5"
-        result = convert_bags([bags / preset], h5, ConvertOptions(role=role, compression="lzf"))
-        print(f"  {h5}: {result.episodes} episodes, {result.transitions} transitions")
-        data[role] = h5
+    paths = convert_datasets(bags, out / "data", ["drawer-prior", "drawer-task"])
+    data = {"prior": paths["drawer-prior"], "task": paths["drawer-task"]}
     timings["convert"] = time.perf_counter() - t
 
     t = _stage(f"4/5 train: {', '.join(cfg.algos)} on {cfg.obs} observations, {cfg.steps} updates each")

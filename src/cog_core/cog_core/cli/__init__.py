@@ -26,6 +26,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "calibrate",
     "localize",
     "demo",
+    "table",
 )
 
 DESCRIPTION = """\

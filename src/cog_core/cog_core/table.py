@@ -1,0 +1,339 @@
+"""`cogrl table`: the paper's Table 1 and Figure 10 in the built-in simulator, in one command.
+
+For each scene (drawer, pick-place): collect (or reuse) the prior and task datasets, train every
+method of Table 1 on every seed (in-training evaluation gives the learning curves), evaluate
+each final policy on every initial condition, then write a Table-1-style report (mean and std
+over seeds, pooled 95% Wilson intervals, the paper's numbers beside ours), learning-curve PNGs
+and rollout videos of COG. Finished runs are kept: re-running the command resumes where it
+stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+METHODS = ("no-prior", "bc-init", "bc", "bc-oracle", "sac", "cog")  # Table 1's column order
+METHOD_TITLES = {"no-prior": "no prior", "bc-init": "BC init", "bc": "BC all", "bc-oracle": "BC oracle", "sac": "SAC", "cog": "COG"}
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One scene of Table 1: its datasets and initial conditions (the first is the task data's)."""
+
+    name: str
+    prior_preset: str
+    task_preset: str
+    conditions: tuple[str, ...]
+
+
+SCENES = {
+    "drawer": Scene("drawer", "drawer-prior", "drawer-task",
+                    ("drawer/open", "drawer/closed", "drawer/blocked_by_top_drawer", "drawer/blocked_by_object")),
+    "pick-place": Scene("pick-place", "pick-place-prior", "pick-place-task",
+                        ("pick_place/object_in_gripper", "pick_place/object_on_table")),
+}
+
+# The paper's Table 1 (mean over 3 seeds, 250 trials each); None where it reports none.
+PAPER_TABLE1: dict[str, dict[str, float | None]] = {
+    "pick_place/object_in_gripper": {"no-prior": 1.00, "bc-init": 1.00, "bc": 0.94, "bc-oracle": 0.95, "sac": 0.00, "cog": 1.00},
+    "pick_place/object_on_table": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.02, "bc-oracle": 0.02, "sac": None, "cog": 0.96},
+    "drawer/open": {"no-prior": 0.98, "bc-init": 0.99, "bc": 0.63, "bc-oracle": 0.82, "sac": 0.00, "cog": 0.98},
+    "drawer/closed": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.23, "bc-oracle": 0.27, "sac": None, "cog": 0.68},
+    "drawer/blocked_by_top_drawer": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.34, "bc-oracle": 0.35, "sac": None, "cog": 0.78},
+    "drawer/blocked_by_object": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.22, "bc-oracle": 0.25, "sac": None, "cog": 0.76},
+}
+
+
+@dataclass
+class TableConfig:
+    """One Table 1 experiment. Presets (`TABLE_PRESETS`) fill it; the CLI overrides fields."""
+
+    preset: str = "cpu"
+    out: str = "results"
+    scenes: tuple[str, ...] = ("drawer", "pick-place")
+    methods: tuple[str, ...] = METHODS
+    seeds: tuple[int, ...] = (0, 1, 2)
+    obs: str = "state"  # state | image | image+state
+    steps: int = 20_000  # gradient steps per run
+    scales: dict[str, tuple[float, float]] = field(default_factory=lambda: {"drawer": (0.01, 0.02), "pick-place": (0.05, 0.04)})
+    train_overrides: tuple[str, ...] = ()  # TrainConfig key=value for every run
+    eval_episodes: int = 100  # per condition for the final evaluation (paper: 250)
+    curve_interval: int = 5_000  # steps between in-training evaluations (learning curves)
+    curve_episodes: int = 10  # episodes per condition per in-training evaluation
+    videos: int = 2  # rollout videos per novel condition of COG's first seed
+    workers: int = 2  # runs trained at once (one torch thread each), and collection workers
+    data_seed: int = 0  # seed of the scripted collection
+
+    def validate(self) -> None:
+        """Raise ValueError for unknown scenes/methods or sizes out of range."""
+        for s in self.scenes:
+            if s not in SCENES:
+                raise ValueError(f"unknown scene {s!r}; valid: {', '.join(SCENES)}")
+        for m in self.methods:
+            if m not in METHODS:
+                raise ValueError(f"unknown method {m!r}; valid: {', '.join(METHODS)}")
+        if not self.seeds:
+            raise ValueError("give at least one seed")
+        if self.steps < 1 or self.eval_episodes < 1 or self.workers < 1:
+            raise ValueError("steps, eval episodes and workers must be >= 1")
+
+
+_CPU_OVERRIDES = (
+    "sac.bc_warmstart_steps=2000",  # the paper's 10K is tuned for its 3M-update runs
+    "sac.policy_lr=1e-3",  # 1e-4 fits the single gripper-closing step far too slowly in 20K updates
+    "data.bc_init_prior_steps=5000",  # bc-init: BC on the prior, then CQL on the task data
+)
+
+TABLE_PRESETS: dict[str, TableConfig] = {
+    # What this 2-core machine can run in about 1.5 hours: state observations, ~1 % of the
+    # paper's data, 20K updates, 100 evaluation episodes.
+    "cpu": TableConfig(preset="cpu", train_overrides=_CPU_OVERRIDES),
+    # A minutes-long check of the whole command (used by the tests).
+    "smoke": TableConfig(preset="smoke", seeds=(0,), steps=300, scales={"drawer": (0.0004, 0.001), "pick-place": (0.002, 0.002)},
+                         train_overrides=("sac.bc_warmstart_steps=100", "data.bc_init_prior_steps=100"),
+                         eval_episodes=2, curve_interval=150, curve_episodes=1, videos=1),
+    # The paper's setting, for a GPU machine: full data, image observations with the Fig. 8
+    # networks, the paper's warm start and learning rates, 250 evaluation episodes.
+    "paper": TableConfig(preset="paper", obs="image", steps=1_000_000, scales={"drawer": (1.0, 1.0), "pick-place": (1.0, 1.0)},
+                         train_overrides=("arch=paper",), eval_episodes=250, curve_interval=50_000, curve_episodes=20),
+}
+
+
+def table_config(preset: str, **overrides) -> TableConfig:
+    """A preset with fields replaced (None values are ignored)."""
+    if preset not in TABLE_PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; valid: {', '.join(TABLE_PRESETS)}")
+    cfg = replace(TABLE_PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None})
+    cfg.validate()
+    return cfg
+
+
+# -- running ----------------------------------------------------------------------------------
+
+
+def _run_dir(out: Path, scene: str, method: str, seed: int) -> Path:
+    return out / "runs" / scene / method / f"seed{seed}"
+
+
+def _jobs(cfg: TableConfig, out: Path, scene: Scene, data: dict[str, Path]):
+    from cog_core.pipeline import Job, cogrl_command, train_command
+
+    jobs = []
+    for method in cfg.methods:
+        for seed in cfg.seeds:
+            run = _run_dir(out, scene.name, method, seed)
+            if (run / "final_eval.json").is_file():
+                continue
+            resume = (run / "checkpoint.pt").is_file()
+            overrides = [*cfg.train_overrides, f"eval_interval={cfg.curve_interval}", f"ckpt_interval={cfg.curve_interval}"]
+            train = train_command(method, data["task"], data["prior"], cfg.obs, cfg.steps, seed, run, overrides,
+                                  scene.conditions, cfg.curve_episodes, resume=resume)
+            evaluate = cogrl_command("eval", "--run", str(run), "--conditions", ",".join(scene.conditions),
+                                     "--episodes", str(cfg.eval_episodes), "--json", str(run / "final_eval.json"))
+            if method == "cog" and seed == cfg.seeds[0] and cfg.videos:
+                evaluate += ["--videos", str(cfg.videos), "--video-dir", str(out / "videos" / scene.name)]
+            jobs.append(Job(f"{scene.name}/{method}/seed{seed}", [train, evaluate], run / "log.txt", run, cfg.steps))
+    return jobs
+
+
+def run_table(cfg: TableConfig) -> dict:
+    """Collect, train, evaluate and report; returns the report dict (also written as results.json)."""
+    from cog_core.pipeline import collect_datasets, convert_datasets, run_jobs
+
+    cfg.validate()
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    sizes: dict[str, int] = {}
+    failures: list[str] = []
+    for scene in (SCENES[s] for s in cfg.scenes):
+        prior_scale, task_scale = cfg.scales[scene.name]
+        print(f"\n== {scene.name}: data (prior x{prior_scale}, task x{task_scale} of the paper's size)", flush=True)
+        sizes.update(collect_datasets(out / "bags", [(scene.prior_preset, prior_scale), (scene.task_preset, task_scale)],
+                                      cfg.data_seed, cfg.workers))
+        paths = convert_datasets(out / "bags", out / "data", [scene.prior_preset, scene.task_preset])
+        data = {"prior": paths[scene.prior_preset], "task": paths[scene.task_preset]}
+        jobs = _jobs(cfg, out, scene, data)
+        print(f"== {scene.name}: {len(jobs)} runs to train and evaluate "
+              f"({len(cfg.methods) * len(cfg.seeds) - len(jobs)} already done)", flush=True)
+        for job in run_jobs(jobs, cfg.workers, f"{scene.name} runs"):
+            if job.returncode:
+                failures.append(f"{job.name} (exit {job.returncode}, log {job.log})")
+    report = collect_report(cfg, out, sizes, time.perf_counter() - started)
+    write_report(report, out)
+    if failures:
+        print("failed runs:\n  " + "\n  ".join(failures))
+    return report
+
+
+# -- reporting --------------------------------------------------------------------------------
+
+
+def _load_final(run: Path) -> dict[str, dict] | None:
+    path = run / "final_eval.json"
+    if not path.is_file():
+        return None
+    return {r["condition"]: r for r in json.loads(path.read_text())["results"]}
+
+
+def _load_curve(run: Path) -> list[dict]:
+    path = run / "eval.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _train_seconds(run: Path) -> float | None:
+    metrics = run / "metrics.csv"
+    if not metrics.is_file():
+        return None
+    lines = metrics.read_text().strip().splitlines()
+    header = lines[0].split(",")
+    return float(lines[-1].split(",")[header.index("wall_s")]) if len(lines) > 1 and "wall_s" in header else None
+
+
+def collect_report(cfg: TableConfig, out: Path, sizes: dict[str, int], seconds: float) -> dict:
+    """Gather every run's final evaluation and learning curve into one JSON-able dict."""
+    from cog_core.evaluate import wilson_interval
+
+    cells: dict[str, dict[str, dict]] = {}
+    curves: dict[str, dict[str, dict]] = {}
+    train_s: list[float] = []
+    for scene in (SCENES[s] for s in cfg.scenes):
+        for method in cfg.methods:
+            finals, runs_curves = {}, {}
+            for seed in cfg.seeds:
+                run = _run_dir(out, scene.name, method, seed)
+                final = _load_final(run)
+                if final is not None:
+                    finals[seed] = final
+                runs_curves[seed] = _load_curve(run)
+                t = _train_seconds(run)
+                if t is not None:
+                    train_s.append(t)
+            for cond in scene.conditions:
+                rates = [finals[s][cond]["success_rate"] for s in finals]
+                k = sum(finals[s][cond]["successes"] for s in finals)
+                n = sum(finals[s][cond]["episodes"] for s in finals)
+                cells.setdefault(cond, {})[method] = {
+                    "seeds": sorted(finals), "rates": rates,
+                    "mean": float(np.mean(rates)) if rates else None,
+                    "std": float(np.std(rates)) if rates else None,
+                    "pooled_ci95": list(wilson_interval(k, n)) if n else None, "episodes": n,
+                }
+                steps = sorted({row["step"] for c in runs_curves.values() for row in c})
+                curves.setdefault(cond, {})[method] = {
+                    "steps": steps,
+                    "per_seed": {str(s): [next((r[f"success/{cond}"] for r in c if r["step"] == st and f"success/{cond}" in r), None)
+                                          for st in steps] for s, c in runs_curves.items()},
+                }
+    return {
+        "config": {**asdict(cfg), "scales": {k: list(v) for k, v in cfg.scales.items()}},
+        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+                    "cpus": os.cpu_count()},
+        "dataset_transitions": sizes, "cells": cells, "curves": curves,
+        "seconds": {"total_this_call": seconds, "train_sum": float(sum(train_s)), "train_mean": float(np.mean(train_s)) if train_s else None},
+    }
+
+
+def _fmt(cell: dict | None) -> str:
+    if not cell or cell["mean"] is None:
+        return "-"
+    return f"{cell['mean']:.2f} ± {cell['std']:.2f}"
+
+
+def markdown_report(report: dict) -> str:
+    """The Table-1-style markdown: ours (mean ± std over seeds) with the paper's value in brackets."""
+    cfg = report["config"]
+    methods = [m for m in METHODS if m in cfg["methods"]]
+    lines = [
+        f"# Table 1 in the built-in simulator (preset `{cfg['preset']}`)", "",
+        "Success at the final step of the episode, mean ± std over seeds "
+        f"({', '.join(map(str, cfg['seeds']))}), {cfg['eval_episodes']} episodes per seed and condition; "
+        "the paper's value in brackets. Conditions marked * are not in the task data.", "",
+        "| scene / initial condition | " + " | ".join(METHOD_TITLES[m] for m in methods) + " |",
+        "|---|" + "---|" * len(methods),
+    ]
+    for scene in (SCENES[s] for s in cfg["scenes"]):
+        for i, cond in enumerate(scene.conditions):
+            row = []
+            for m in methods:
+                paper = PAPER_TABLE1.get(cond, {}).get(m)
+                row.append(_fmt(report["cells"][cond].get(m)) + (f" ({paper:.2f})" if paper is not None else ""))
+            lines.append(f"| {cond}{'' if i == 0 else ' *'} | " + " | ".join(row) + " |")
+    lines += ["", "Pooled 95% Wilson intervals (all seeds' episodes together):", "",
+              "| initial condition | " + " | ".join(METHOD_TITLES[m] for m in methods) + " |", "|---|" + "---|" * len(methods)]
+    for scene in (SCENES[s] for s in cfg["scenes"]):
+        for cond in scene.conditions:
+            cells = [report["cells"][cond].get(m) for m in methods]
+            lines.append(f"| {cond} | " + " | ".join(
+                f"[{c['pooled_ci95'][0]:.2f}, {c['pooled_ci95'][1]:.2f}]" if c and c["pooled_ci95"] else "-" for c in cells) + " |")
+    sec = report["seconds"]
+    lines += [
+        "", "## Setup", "",
+        f"- Command: `cogrl table --preset {cfg['preset']} --out {cfg['out']}`",
+        f"- Observations: `{cfg['obs']}`; {cfg['steps']} gradient steps per run; overrides: "
+        + (", ".join(f"`{o}`" for o in cfg["train_overrides"]) or "none"),
+        "- Data (transitions): " + ", ".join(f"{k} {v}" for k, v in report["dataset_transitions"].items())
+        + "; scales (prior, task) of the paper's sizes: " + ", ".join(f"{k} {tuple(v)}" for k, v in cfg["scales"].items()),
+        f"- Learning curves: {cfg['curve_episodes']} episodes per condition every {cfg['curve_interval']} steps "
+        "(`curves_<scene>.png`).",
+        f"- Machine: {report['machine']['platform']}, {report['machine']['cpus']} CPUs; "
+        f"training time {sec['train_sum'] / 3600:.2f} CPU-hours in all"
+        + (f" ({sec['train_mean'] / 60:.1f} min per run)" if sec["train_mean"] else "") + ".",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot_curves(report: dict, out: Path) -> list[Path]:
+    """One PNG per scene: success vs updates per condition, a line per method (mean over seeds, min-max band)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    cfg = report["config"]
+    for scene in (SCENES[s] for s in cfg["scenes"]):
+        fig, axes = plt.subplots(1, len(scene.conditions), figsize=(4.2 * len(scene.conditions), 3.4), squeeze=False)
+        for ax, cond in zip(axes[0], scene.conditions):
+            for m in (m for m in METHODS if m in cfg["methods"]):
+                c = report["curves"][cond][m]
+                if not c["steps"]:
+                    continue
+                ys = np.array([[np.nan if v is None else v for v in vals] for vals in c["per_seed"].values()], dtype=float)
+                steps = np.array(c["steps"])
+                with np.errstate(all="ignore"):
+                    mean = np.nanmean(ys, axis=0)
+                ax.plot(steps, mean, label=METHOD_TITLES[m], lw=2 if m == "cog" else 1.2)
+                ax.fill_between(steps, np.nanmin(ys, axis=0), np.nanmax(ys, axis=0), alpha=0.15)
+            ax.set_title(cond, fontsize=10)
+            ax.set_xlabel("gradient steps")
+            ax.set_ylim(-0.03, 1.03)
+            ax.grid(alpha=0.3)
+        axes[0][0].set_ylabel("success rate")
+        axes[0][-1].legend(fontsize=8, loc="upper left")
+        fig.tight_layout()
+        path = out / f"curves_{scene.name}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def write_report(report: dict, out: Path) -> None:
+    """results.json, results.md and the curve PNGs in `out` (written atomically); prints the table."""
+    for name, text in (("results.json", json.dumps(report, indent=2)), ("results.md", markdown_report(report))):
+        tmp = out / (name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(out / name)
+    pngs = plot_curves(report, out)
+    print("\n" + markdown_report(report))
+    print(f"wrote {out / 'results.md'}, {out / 'results.json'}, " + ", ".join(str(p) for p in pngs))
