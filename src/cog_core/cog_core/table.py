@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -126,8 +127,10 @@ def _jobs(cfg: TableConfig, out: Path, scene: Scene, data: dict[str, Path]):
     from cog_core.pipeline import Job, cogrl_command, train_command
 
     jobs = []
-    for method in cfg.methods:
-        for seed in cfg.seeds:
+    # Seed by seed, COG and no-prior first: an interrupted experiment has whole tables of early seeds.
+    order = sorted(cfg.methods, key=lambda m: (m not in ("cog", "no-prior"), METHODS.index(m) if m != "cog" else -1))
+    for seed in cfg.seeds:
+        for method in order:
             run = _run_dir(out, scene.name, method, seed)
             if (run / "final_eval.json").is_file():
                 continue
@@ -310,10 +313,11 @@ def plot_curves(report: dict, out: Path) -> list[Path]:
                     continue
                 ys = np.array([[np.nan if v is None else v for v in vals] for vals in c["per_seed"].values()], dtype=float)
                 steps = np.array(c["steps"])
-                with np.errstate(all="ignore"):
-                    mean = np.nanmean(ys, axis=0)
+                with warnings.catch_warnings():  # steps that no seed evaluated stay NaN (gaps in the line)
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    mean, low, high = np.nanmean(ys, axis=0), np.nanmin(ys, axis=0), np.nanmax(ys, axis=0)
                 ax.plot(steps, mean, label=METHOD_TITLES[m], lw=2 if m == "cog" else 1.2)
-                ax.fill_between(steps, np.nanmin(ys, axis=0), np.nanmax(ys, axis=0), alpha=0.15)
+                ax.fill_between(steps, low, high, alpha=0.15)
             ax.set_title(cond, fontsize=10)
             ax.set_xlabel("gradient steps")
             ax.set_ylim(-0.03, 1.03)

@@ -27,6 +27,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "localize",
     "demo",
     "table",
+    "finetune",
 )
 
 DESCRIPTION = """\

@@ -34,10 +34,14 @@ class PolicyNet(nn.Module):
         self.register_buffer("vec_mean", torch.zeros(vec_dim))
         self.register_buffer("vec_std", torch.ones(vec_dim))
 
+    def distribution(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Raw batch -> the pre-tanh Gaussian's (mean, log_std), each (B, A)."""
+        x = prepare_obs(obs, self.obs_mode, self.vec_mean, self.vec_std)
+        return self.head(self.encoder(x))
+
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         """Raw batch (uint8 NHWC image, float vectors) -> deterministic actions (B, A)."""
-        x = prepare_obs(obs, self.obs_mode, self.vec_mean, self.vec_std)
-        mean, _ = self.head(self.encoder(x))
+        mean, _ = self.distribution(obs)
         return torch.tanh(mean)
 
 
@@ -112,3 +116,10 @@ class PolicyRuntime:
     def act(self, obs: Mapping[str, Any]) -> np.ndarray:
         """Deterministic action (tanh of the mean), float32 (action_dim,), for one observation dict."""
         return self.net(self._batch(obs))[0].numpy().astype(np.float32)
+
+    @torch.inference_mode()
+    def sample(self, obs: Mapping[str, Any], generator: torch.Generator) -> np.ndarray:
+        """Stochastic action tanh(mean + std * eps), float32 (action_dim,): exploration while fine-tuning."""
+        mean, log_std = self.net.distribution(self._batch(obs))
+        eps = torch.randn(mean.shape, generator=generator)
+        return torch.tanh(mean + log_std.exp() * eps)[0].numpy().astype(np.float32)

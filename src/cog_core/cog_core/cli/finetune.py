@@ -1,0 +1,89 @@
+"""`cogrl finetune`: online fine-tuning of an offline run in the simulator (the paper's Figure 5)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register `cogrl finetune`."""
+    from cog_core.rl.finetune import FinetuneConfig
+
+    d = FinetuneConfig()
+    p = sub.add_parser(
+        "finetune",
+        help="continue CQL online in the simulator, mixing offline and online data (Figure 5)",
+        description=(
+            "Load an offline run (its checkpoint and, unless given, the datasets it was trained on), then "
+            "repeatedly collect one episode from --condition with the stochastic policy, add it to an online "
+            "buffer (true sim rewards) and take gradient steps on batches mixing offline and online rows. "
+            "Every --eval-interval episodes the deterministic policy is evaluated and OUT/checkpoint.pt is "
+            "written; OUT/finetune.jsonl and OUT/finetune.png hold success vs online episodes."
+        ),
+        epilog="example: cogrl finetune --run runs/cog_drawer --condition drawer/closed --episodes 2000 --out runs/cog_drawer_ft",
+    )
+    p.add_argument("--run", required=True, help="offline run directory (with checkpoint.pt)")
+    p.add_argument("--out", default=None, help="output run directory (default: <run>_finetune_<condition>)")
+    p.add_argument("--condition", default=d.condition, help=f"initial condition of the online episodes (default {d.condition})")
+    p.add_argument("--episodes", type=int, default=d.episodes, help=f"online episodes (default {d.episodes})")
+    p.add_argument("--online-fraction", type=float, default=d.online_fraction, help="share of online rows per batch")
+    p.add_argument("--updates-per-step", type=float, default=d.updates_per_step, help="gradient steps per env step")
+    p.add_argument("--eval-interval", type=int, default=d.eval_interval, help="episodes between evaluations")
+    p.add_argument("--eval-episodes", type=int, default=d.eval_episodes, help="episodes per evaluation")
+    p.add_argument("--prior", default=None, help="prior dataset (default: the one the run was trained on)")
+    p.add_argument("--task", default=None, help="task dataset (default: the one the run was trained on)")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fine-tune and print the curve."""
+    from pathlib import Path
+
+    from cog_core.cli import UserError
+    from cog_core.config import from_dict
+    from cog_core.data.dataset import DatasetError, load_transitions
+    from cog_core.rl.checkpoint import CheckpointError, load_checkpoint
+    from cog_core.rl.config import TrainConfig
+    from cog_core.rl.data import DataMismatch, TrainData, obs_keys_for
+    from cog_core.rl.finetune import FinetuneConfig, Finetuner
+    from cog_core.rl.trainer import Trainer
+    from cog_core.sim import get_condition
+
+    run_dir = Path(args.run)
+    ckpt = run_dir / "checkpoint.pt"
+    try:
+        get_condition(args.condition)
+        meta = load_checkpoint(ckpt)["meta"]
+    except KeyError as err:
+        raise UserError(str(err).strip("'\"")) from None
+    except (FileNotFoundError, CheckpointError) as err:
+        raise UserError(f"{ckpt}: {err}; --run must be a `cogrl train` run directory") from None
+    cfg = from_dict(TrainConfig, meta["config"])
+    paths = {}
+    for role, given in (("task", args.task), ("prior", args.prior)):
+        recorded = meta.get("data", {}).get(role, {}).get("file")
+        paths[role] = given or recorded
+    if paths["task"] is None or (cfg.needs_prior and paths["prior"] is None):
+        raise UserError("the run does not record its dataset files; pass --task (and --prior)")
+    keys = obs_keys_for(cfg.obs)
+    try:
+        task = load_transitions(paths["task"], obs_keys=keys, is_task=True)
+        prior = load_transitions(paths["prior"], obs_keys=keys, is_task=False) if cfg.needs_prior else None
+        data = TrainData(cfg, task, prior)
+        out = Path(args.out or f"{run_dir}_finetune_{args.condition.replace('/', '_')}")
+        trainer = Trainer(cfg, data, out)
+        trainer.load(ckpt)
+        ft_cfg = FinetuneConfig(condition=args.condition, episodes=args.episodes, updates_per_step=args.updates_per_step,
+                                online_fraction=args.online_fraction, eval_interval=args.eval_interval,
+                                eval_episodes=args.eval_episodes, seed=args.seed)
+        finetuner = Finetuner(trainer, data, ft_cfg, out)
+    except (DatasetError, DataMismatch, ValueError, FileNotFoundError) as err:
+        raise UserError(str(err)) from None
+    print(f"fine-tuning {run_dir} (step {trainer.step}, {cfg.algo}, obs={cfg.obs}) online on {args.condition} -> {out}")
+    rows = finetuner.run(progress=not args.quiet)
+    for r in rows:
+        print(f"  episode {r['episode']:5d}  env steps {r['env_steps']:7d}  eval success {r['eval_success']:.2f}")
+    print(f"wrote {out / 'finetune.jsonl'}, {out / 'finetune.png'}, {out / 'checkpoint.pt'}")
+    return 0

@@ -1,0 +1,233 @@
+"""Online fine-tuning (the paper's Figure 5): continue CQL from an offline run while collecting
+episodes in the simulator, mixing the offline data with the growing online buffer.
+
+Each online episode is rolled out with the stochastic policy (tanh-Gaussian samples) from one
+initial condition, its transitions (with the sim's true rewards) join the online buffer, and
+`updates_per_step` gradient steps per collected env step follow; each batch draws
+`online_fraction` of its rows from the online buffer once it holds a batch. Every
+`eval_interval` episodes the deterministic policy is evaluated and a checkpoint is written,
+so `cogrl eval --run OUT` and `cogrl export --run OUT` work on the fine-tuned policy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from cog_core.rl.cql import Batch
+from cog_core.rl.data import TrainData, obs_keys_for
+from cog_core.rl.trainer import Trainer, finite_or_raise
+
+
+@dataclass
+class FinetuneConfig:
+    """How online fine-tuning collects, mixes and evaluates."""
+
+    condition: str = "drawer/closed"  # the sim initial condition episodes start from
+    episodes: int = 2000  # online episodes to collect
+    updates_per_step: float = 1.0  # gradient updates per collected env step
+    online_fraction: float = 0.5  # share of each batch drawn from the online buffer
+    eval_interval: int = 100  # episodes between evaluations (and checkpoints)
+    eval_episodes: int = 20  # deterministic episodes per evaluation
+    seed: int = 0  # seeds the exploration noise and the episode seeds
+
+    def validate(self) -> None:
+        """Raise ValueError for values out of range."""
+        if self.episodes < 1 or self.eval_interval < 1 or self.eval_episodes < 1:
+            raise ValueError("episodes, eval_interval and eval_episodes must be >= 1")
+        if not 0.0 <= self.online_fraction <= 1.0:
+            raise ValueError(f"online_fraction must be in [0, 1], got {self.online_fraction}")
+        if self.updates_per_step <= 0:
+            raise ValueError(f"updates_per_step must be > 0, got {self.updates_per_step}")
+
+
+class OnlineBuffer:
+    """Growing arrays of online transitions, sampled uniformly into `Batch`es."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        self._obs: dict[str, list[np.ndarray]] = {k: [] for k in keys}
+        self._next: dict[str, list[np.ndarray]] = {k: [] for k in keys}
+        self._actions: list[np.ndarray] = []
+        self._rewards: list[float] = []
+        self._dones: list[float] = []
+        self._packed: dict[str, Any] | None = None
+
+    def __len__(self) -> int:
+        return len(self._actions)
+
+    def add(self, obs: dict[str, np.ndarray], action: np.ndarray, reward: float, next_obs: dict[str, np.ndarray], done: bool) -> None:
+        """Append one transition (observation dicts hold at least `keys`)."""
+        for k in self.keys:
+            self._obs[k].append(np.asarray(obs[k]).copy())
+            self._next[k].append(np.asarray(next_obs[k]).copy())
+        self._actions.append(np.asarray(action, np.float32))
+        self._rewards.append(float(reward))
+        self._dones.append(float(done))
+        self._packed = None
+
+    def _pack(self) -> dict[str, Any]:
+        if self._packed is None:
+            self._packed = {
+                "obs": {k: np.stack(v) for k, v in self._obs.items()},
+                "next": {k: np.stack(v) for k, v in self._next.items()},
+                "actions": np.stack(self._actions),
+                "rewards": np.asarray(self._rewards, np.float32),
+                "dones": np.asarray(self._dones, np.float32),
+            }
+        return self._packed
+
+    def sample(self, n: int, rng: np.random.Generator) -> Batch:
+        """`n` rows drawn uniformly with replacement."""
+        p = self._pack()
+        idx = rng.integers(0, len(self), size=n)
+
+        def tensors(d: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+            return {k: torch.from_numpy(v[idx]) if k == "image" else torch.from_numpy(v[idx]).float() for k, v in d.items()}
+
+        return Batch(obs=tensors(p["obs"]), next_obs=tensors(p["next"]), actions=torch.from_numpy(p["actions"][idx]),
+                     rewards=torch.from_numpy(p["rewards"][idx]), dones=torch.from_numpy(p["dones"][idx]))
+
+
+def concat_batches(a: Batch, b: Batch) -> Batch:
+    """Rows of `a` followed by rows of `b`."""
+    return Batch(
+        obs={k: torch.cat([a.obs[k], b.obs[k]]) for k in a.obs},
+        next_obs={k: torch.cat([a.next_obs[k], b.next_obs[k]]) for k in a.next_obs},
+        actions=torch.cat([a.actions, b.actions]), rewards=torch.cat([a.rewards, b.rewards]), dones=torch.cat([a.dones, b.dones]),
+    )
+
+
+class Finetuner:
+    """An offline run's trainer plus an online buffer and a simulator: `run()` collects and trains."""
+
+    def __init__(self, trainer: Trainer, data: TrainData, cfg: FinetuneConfig, out: Path) -> None:
+        cfg.validate()
+        if not trainer.cfg.uses_critic:
+            raise ValueError(f"fine-tuning continues CQL; run's algo {trainer.cfg.algo!r} trains no critic (use cog, no-prior, bc-init or sac)")
+        self.trainer, self.data, self.cfg, self.out = trainer, data, cfg, out
+        self.keys = obs_keys_for(trainer.cfg.obs)
+        self.buffer = OnlineBuffer(self.keys)
+        self.gen = torch.Generator().manual_seed(cfg.seed)
+        self.rng = np.random.default_rng(cfg.seed)
+        self._owed = 0.0  # fractional updates carried between episodes
+
+    def _batch(self) -> Batch:
+        size = self.trainer.cfg.batch_size
+        n_online = int(round(self.cfg.online_fraction * size)) if len(self.buffer) >= size else 0
+        offline = self.data.sample("main", size - n_online, self.trainer.rng) if n_online < size else None
+        if n_online == 0:
+            assert offline is not None
+            return offline
+        online = self.buffer.sample(n_online, self.rng)
+        return online if offline is None else concat_batches(offline, online)
+
+    def collect_episode(self, env, index: int) -> tuple[bool, int]:
+        """One stochastic-policy episode into the buffer; returns (success at the final step, length)."""
+        from cog_core.evaluate import policy_observation
+
+        policy = self.trainer.runtime()
+        obs, info = env.reset(seed=self.cfg.seed * 1_000_003 + index)
+        cur = policy_observation(obs, info, self.keys)
+        steps = 0
+        while True:
+            action = policy.sample(cur, self.gen)
+            obs, reward, terminated, truncated, info = env.step(action)
+            nxt = policy_observation(obs, info, self.keys)
+            self.buffer.add(cur, action, reward, nxt, bool(terminated))
+            cur, steps = nxt, steps + 1
+            if terminated or truncated:
+                return bool(info["success"]), steps
+
+    def train(self, updates: int) -> dict[str, float]:
+        """`updates` gradient steps on mixed batches; returns the mean statistics."""
+        sums: dict[str, float] = {}
+        for _ in range(updates):
+            stats = self.trainer.agent.update(self._batch(), train_critic=True, bc_policy_loss=False)
+            self.trainer.step += 1
+            for k, v in stats.items():
+                sums[k] = sums.get(k, 0.0) + v
+        means = {k: v / max(updates, 1) for k, v in sums.items()}
+        finite_or_raise(means)
+        return means
+
+    def run(self, progress: bool = True) -> list[dict[str, Any]]:
+        """Collect `episodes` episodes, training after each; evaluate every `eval_interval`. Returns the log rows."""
+        from cog_core.rl.evaluation import rollout_success
+        from cog_core.sim import make_env
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "finetune_config.json").write_text(json.dumps(asdict(self.cfg), indent=2))
+        log_path = self.out / "finetune.jsonl"
+        log_path.write_text("")
+        rows: list[dict[str, Any]] = []
+        env = make_env(self.cfg.condition, image_size=self.trainer.spec.image_size or 48)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=self.cfg.episodes, unit="ep", desc=f"finetune {self.cfg.condition}")
+        recent: list[bool] = []
+
+        def evaluate(episode: int) -> None:
+            rate = rollout_success(self.trainer.runtime(), self.cfg.condition, self.cfg.eval_episodes, seed=20_000)
+            row = {"episode": episode, "env_steps": len(self.buffer), "updates": self.trainer.step, "eval_success": rate,
+                   "train_success_recent": float(np.mean(recent[-self.cfg.eval_interval:])) if recent else None}
+            rows.append(row)
+            with log_path.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+            self.trainer.save(self.out / "checkpoint.pt")
+            if bar is not None:
+                bar.write(f"episode {episode}: eval success {rate:.2f} ({self.cfg.eval_episodes} episodes)")
+
+        try:
+            evaluate(0)
+            for ep in range(1, self.cfg.episodes + 1):
+                success, length = self.collect_episode(env, ep)
+                recent.append(success)
+                self._owed += length * self.cfg.updates_per_step
+                n = int(self._owed)
+                self._owed -= n
+                stats = self.train(n)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix({"recent": f"{np.mean(recent[-50:]):.2f}", "q": f"{stats.get('q1_data', 0):.3g}"}, refresh=False)
+                if ep % self.cfg.eval_interval == 0 or ep == self.cfg.episodes:
+                    evaluate(ep)
+        finally:
+            env.close()
+            if bar is not None:
+                bar.close()
+        plot_finetune(rows, self.out / "finetune.png", self.cfg.condition)
+        return rows
+
+
+def plot_finetune(rows: list[dict[str, Any]], path: Path, condition: str) -> None:
+    """Success vs online episodes (evaluation, and the exploring policy's recent episodes)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    eps = [r["episode"] for r in rows]
+    ax.plot(eps, [r["eval_success"] for r in rows], "o-", label="deterministic policy (eval)")
+    train = [(r["episode"], r["train_success_recent"]) for r in rows if r["train_success_recent"] is not None]
+    if train:
+        ax.plot(*zip(*train), "s--", alpha=0.7, label="exploring policy (recent episodes)")
+    ax.set_xlabel("online episodes")
+    ax.set_ylabel("success rate")
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_title(f"online fine-tuning: {condition}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)

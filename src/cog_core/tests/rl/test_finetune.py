@@ -1,0 +1,61 @@
+"""Online fine-tuning: mixed batches, episodes from the real simulator, logs and checkpoints."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from cog_core.rl.data import TrainData, synthetic_transitions
+from cog_core.rl.finetune import FinetuneConfig, Finetuner, OnlineBuffer, concat_batches
+from cog_core.rl.trainer import Trainer
+
+from .helpers import tiny_config
+
+
+def _trainer(tmp_path, algo="cog"):
+    # Synthetic lowdim vectors are 12-D, the pick-place scene's privileged state size.
+    task = synthetic_transitions(3, 10, obs_keys=("lowdim",))
+    prior = synthetic_transitions(3, 10, obs_keys=("lowdim",), is_task=False, seed=1)
+    cfg = tiny_config(algo=algo, obs="state", steps=4)
+    data = TrainData(cfg, task, prior)
+    trainer = Trainer(cfg, data, tmp_path / "offline")
+    trainer.train(progress=False)
+    return trainer, data
+
+
+def test_online_buffer_and_mixed_batches():
+    buf = OnlineBuffer(["lowdim"])
+    for i in range(5):
+        buf.add({"lowdim": np.full(12, i, np.float32)}, np.full(8, 0.5, np.float32), 1.0, {"lowdim": np.zeros(12, np.float32)}, False)
+    online = buf.sample(6, np.random.default_rng(0))
+    assert online.obs["lowdim"].shape == (6, 12) and torch.all(online.rewards == 1.0)
+    offline = synthetic_transitions(1, 4, obs_keys=("lowdim",))
+    data = TrainData(tiny_config(algo="no-prior", obs="state"), offline)
+    mixed = concat_batches(data.sample("main", 2, np.random.default_rng(0)), online)
+    assert mixed.actions.shape == (8, 8) and torch.all(mixed.actions[2:] == 0.5)
+
+
+def test_finetune_collects_sim_episodes_trains_and_logs(tmp_path):
+    trainer, data = _trainer(tmp_path)
+    start = trainer.step
+    cfg = FinetuneConfig(condition="pick_place/object_in_gripper", episodes=2, eval_interval=1, eval_episodes=1,
+                         updates_per_step=0.25)
+    rows = Finetuner(trainer, data, cfg, tmp_path / "ft").run(progress=False)
+    horizon = 40  # pick-place episodes
+    assert [r["episode"] for r in rows] == [0, 1, 2]
+    assert rows[-1]["env_steps"] == 2 * horizon
+    assert trainer.step == start + 2 * horizon // 4  # 0.25 updates per collected step
+    logged = [json.loads(line) for line in (tmp_path / "ft" / "finetune.jsonl").read_text().splitlines()]
+    assert logged == rows
+    assert (tmp_path / "ft" / "checkpoint.pt").is_file() and (tmp_path / "ft" / "finetune.png").is_file()
+
+
+def test_finetune_refuses_runs_without_a_critic(tmp_path):
+    trainer, data = _trainer(tmp_path, algo="bc")
+    with pytest.raises(ValueError, match="trains no critic"):
+        Finetuner(trainer, data, FinetuneConfig(condition="pick_place/object_in_gripper"), tmp_path / "ft")
+    with pytest.raises(ValueError, match="online_fraction"):
+        FinetuneConfig(online_fraction=1.5).validate()

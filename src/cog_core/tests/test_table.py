@@ -1,0 +1,63 @@
+"""`cogrl table`: aggregation over seeds, the report and curves; the whole command on a smoke preset (slow)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cog_core.evaluate import wilson_interval
+from cog_core.table import collect_report, markdown_report, run_table, table_config, write_report
+
+
+def _fake_run(out, scene, method, seed, successes: dict[str, int], episodes: int, curve: list[tuple[int, dict]]):
+    """A finished run's files as `cogrl train` / `cogrl eval --json` write them."""
+    run = out / "runs" / scene / method / f"seed{seed}"
+    run.mkdir(parents=True)
+    results = [{"condition": c, "episodes": episodes, "successes": k, "success_rate": k / episodes,
+                "ci95": list(wilson_interval(k, episodes)), "mean_return": 0.0, "mean_length": 40.0, "videos": []}
+               for c, k in successes.items()]
+    (run / "final_eval.json").write_text(json.dumps({"meta": {}, "results": results}))
+    (run / "eval.jsonl").write_text("".join(json.dumps({"step": s, **{f"success/{c}": v for c, v in r.items()}}) + "\n" for s, r in curve))
+    (run / "metrics.csv").write_text("step,wall_s,updates_per_s\n100,12.5,8.0\n")
+
+
+def test_report_aggregates_seeds_and_writes_table_and_curves(tmp_path):
+    cfg = table_config("smoke", out=str(tmp_path), scenes=("pick-place",), methods=("no-prior", "cog"), seeds=(0, 1))
+    conds = ("pick_place/object_in_gripper", "pick_place/object_on_table")
+    for seed, k in ((0, 8), (1, 6)):
+        _fake_run(tmp_path, "pick-place", "cog", seed, {conds[0]: 10, conds[1]: k}, 10, [(100, {conds[1]: 0.2}), (200, {conds[1]: k / 10})])
+        _fake_run(tmp_path, "pick-place", "no-prior", seed, {conds[0]: 9, conds[1]: 0}, 10, [(100, {conds[1]: 0.0})])
+    report = collect_report(cfg, tmp_path, {"pick-place-prior": 123}, 1.0)
+    cell = report["cells"][conds[1]]["cog"]
+    assert cell["rates"] == [0.8, 0.6] and cell["mean"] == pytest.approx(0.7) and cell["std"] == pytest.approx(0.1)
+    assert cell["pooled_ci95"] == pytest.approx(list(wilson_interval(14, 20)))
+    assert report["curves"][conds[1]]["cog"] == {"steps": [100, 200], "per_seed": {"0": [0.2, 0.8], "1": [0.2, 0.6]}}
+    md = markdown_report(report)
+    assert "| pick_place/object_on_table * | 0.00 ± 0.00 (0.00) | 0.70 ± 0.10 (0.96) |" in md
+    assert "pick-place-prior 123" in md
+    write_report(report, tmp_path)
+    assert (tmp_path / "curves_pick-place.png").stat().st_size > 1000
+    assert json.loads((tmp_path / "results.json").read_text())["cells"][conds[1]]["cog"]["mean"] == pytest.approx(0.7)
+
+
+def test_bad_table_requests_are_clear():
+    with pytest.raises(ValueError, match="unknown scene 'kitchen'"):
+        table_config("cpu", scenes=("kitchen",))
+    with pytest.raises(ValueError, match="unknown method 'dqn'"):
+        table_config("cpu", methods=("dqn",))
+    with pytest.raises(ValueError, match="unknown preset"):
+        table_config("huge")
+
+
+@pytest.mark.slow
+def test_table_command_runs_end_to_end_and_resumes(tmp_path):
+    cfg = table_config("smoke", out=str(tmp_path), scenes=("pick-place",), methods=("bc", "cog"))
+    report = run_table(cfg)
+    for method in ("bc", "cog"):
+        cell = report["cells"]["pick_place/object_on_table"][method]
+        assert cell["seeds"] == [0] and cell["episodes"] == cfg.eval_episodes
+    assert list((tmp_path / "videos" / "pick-place").glob("*"))  # COG's rollout videos
+    before = (tmp_path / "runs" / "pick-place" / "cog" / "seed0" / "final_eval.json").stat().st_mtime
+    run_table(cfg)  # everything finished: nothing is retrained
+    assert (tmp_path / "runs" / "pick-place" / "cog" / "seed0" / "final_eval.json").stat().st_mtime == before
