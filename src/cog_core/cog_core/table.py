@@ -246,10 +246,12 @@ def collect_report(cfg: TableConfig, out: Path, sizes: dict[str, int], seconds: 
     }
 
 
-def _fmt(cell: dict | None) -> str:
+def _fmt(cell: dict | None, seeds: int) -> str:
+    """mean ± std, with the seed count when some seeds have no finished run."""
     if not cell or cell["mean"] is None:
         return "-"
-    return f"{cell['mean']:.2f} ± {cell['std']:.2f}"
+    partial = f" ({len(cell['seeds'])} of {seeds} seeds)" if len(cell["seeds"]) < seeds else ""
+    return f"{cell['mean']:.2f} ± {cell['std']:.2f}{partial}"
 
 
 def markdown_report(report: dict) -> str:
@@ -269,7 +271,7 @@ def markdown_report(report: dict) -> str:
             row = []
             for m in methods:
                 paper = PAPER_TABLE1.get(cond, {}).get(m)
-                row.append(_fmt(report["cells"][cond].get(m)) + (f" ({paper:.2f})" if paper is not None else ""))
+                row.append(_fmt(report["cells"][cond].get(m), len(cfg["seeds"])) + (f" ({paper:.2f})" if paper is not None else ""))
             lines.append(f"| {cond}{'' if i == 0 else ' *'} | " + " | ".join(row) + " |")
     lines += ["", "Pooled 95% Wilson intervals (all seeds' episodes together):", "",
               "| initial condition | " + " | ".join(METHOD_TITLES[m] for m in methods) + " |", "|---|" + "---|" * len(methods)]
