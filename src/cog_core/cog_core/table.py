@@ -217,7 +217,9 @@ def collect_report(cfg: TableConfig, out: Path, sizes: dict[str, int], seconds: 
                 final = _load_final(run)
                 if final is not None:
                     finals[seed] = final
-                runs_curves[seed] = _load_curve(run)
+                curve = _load_curve(run)
+                if curve:
+                    runs_curves[seed] = curve
                 t = _train_seconds(run)
                 if t is not None:
                     train_s.append(t)
