@@ -289,7 +289,7 @@ class BlockDrawer(PickPlace):
 
 
 class Drawer(ScriptedPolicy):
-    """Algorithm 3: hook the handle with a closed hand, pull (open) or push (close), lift, neutral."""
+    """Algorithm 3: move above the handle, close the hand, hook it, pull (open) or push (close), lift, neutral."""
 
     which: str = "bottom"
     direction: str = "open"
@@ -305,20 +305,22 @@ class Drawer(ScriptedPolicy):
             self.decoy = self._gap(priv) + [self.rng.uniform(-0.08, 0.08), self.rng.uniform(-0.08, 0.04), self.rng.uniform(-0.01, 0.05)]
         self.travel = 0.15 if self.which == "bottom" else 0.11
         self.params.update(which=self.which, direction=self.direction, threshold=self.thr, decoy=None if self.decoy is None else self.decoy.tolist())
-        self.phase = "close_hand"
+        self.phase = "approach"
         self.move_goal: np.ndarray | None = None
 
     def _act(self, priv):
         ee = priv["ee_pos"]
         gap = self.decoy if self.decoy is not None else self._gap(priv)
-        if self.phase == "close_hand":
-            self.phase = "approach"
-            return self._action(gripper=-1.0)
         if self.phase == "approach":
             if np.linalg.norm(gap[:2] - ee[:2]) > self.thr * 0.3:
-                return self._action(_toward(ee, gap + [0, 0, 0.05]), gripper=-1.0)
+                return self._action(_toward(ee, gap + [0, 0, 0.08]), gripper=1.0)
+            self.phase = "close_hand"
+        if self.phase == "close_hand":
+            # Close above the handle, not at the start pose: there the task data's first actions
+            # (hand open, moving) would compete with a gripper flip the policy cannot find by gradient.
             self.phase = "descend"
             self.descend_steps = 0
+            return self._action(gripper=-1.0)
         if self.phase == "descend":
             self.descend_steps += 1
             if ee[2] - gap[2] > 0.01 and self.descend_steps < 8:
