@@ -55,9 +55,8 @@ def _train_processes(cfg: DemoConfig, prior: Path, task: Path, runs: Path) -> di
             runs / f"{algo}.log", runs / algo, cfg.steps)
         for algo in cfg.algos
     ]
-    if (runs / "cog.log").exists():
-        for job in jobs:
-            job.log.unlink(missing_ok=True)
+    for job in jobs:  # run_jobs appends; each demo run starts fresh logs
+        job.log.unlink(missing_ok=True)
     failed = {j.name: j.returncode for j in run_jobs(jobs, len(jobs), "train " + " + ".join(cfg.algos)) if j.returncode}
     if failed:
         raise RuntimeError(f"training failed for {failed}; see the logs in {runs}")

@@ -43,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
 
     from cog_core.cli import UserError
     from cog_core.config import from_dict
-    from cog_core.data.dataset import DatasetError, load_transitions
+    from cog_core.data.dataset import DatasetError
     from cog_core.rl.checkpoint import CheckpointError, load_checkpoint
     from cog_core.rl.config import TrainConfig
-    from cog_core.rl.data import DataMismatch, TrainData, obs_keys_for
+    from cog_core.rl.data import DataMismatch, load_train_data
     from cog_core.rl.finetune import FinetuneConfig, Finetuner
     from cog_core.rl.trainer import Trainer
     from cog_core.sim import get_condition
@@ -67,11 +67,8 @@ def run(args: argparse.Namespace) -> int:
         paths[role] = given or recorded
     if paths["task"] is None or (cfg.needs_prior and paths["prior"] is None):
         raise UserError("the run does not record its dataset files; pass --task (and --prior)")
-    keys = obs_keys_for(cfg.obs)
     try:
-        task = load_transitions(paths["task"], obs_keys=keys, is_task=True)
-        prior = load_transitions(paths["prior"], obs_keys=keys, is_task=False) if cfg.needs_prior else None
-        data = TrainData(cfg, task, prior)
+        data = load_train_data(cfg, paths["task"], paths["prior"])
         out = Path(args.out or f"{run_dir}_finetune_{args.condition.replace('/', '_')}")
         trainer = Trainer(cfg, data, out)
         trainer.load(ckpt)

@@ -69,10 +69,10 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from cog_core.config import ConfigError, from_dict, load_config
-    from cog_core.data.dataset import DatasetError, load_transitions
+    from cog_core.data.dataset import DatasetError
     from cog_core.rl.checkpoint import CheckpointError, load_checkpoint
     from cog_core.rl.config import TrainConfig
-    from cog_core.rl.data import DataMismatch, TrainData, obs_keys_for
+    from cog_core.rl.data import DataMismatch, load_train_data
     from cog_core.rl.evaluation import sim_eval_fn
     from cog_core.rl.trainer import Trainer
 
@@ -102,11 +102,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--task is required (the task dataset .h5)")
     if cfg.needs_prior and args.prior is None:
         raise UserError(f"algo {cfg.algo!r} trains on prior data: pass --prior data/<prior>.h5")
-    keys = obs_keys_for(cfg.obs)
     try:
-        task = load_transitions(args.task, obs_keys=keys, is_task=True)
-        prior = load_transitions(args.prior, obs_keys=keys, is_task=False) if (args.prior and cfg.needs_prior) else None
-        data = TrainData(cfg, task, prior)
+        data = load_train_data(cfg, args.task, args.prior)
     except (DatasetError, DataMismatch) as err:
         raise UserError(str(err)) from None
     eval_fn = None

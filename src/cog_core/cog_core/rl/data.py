@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -240,6 +241,19 @@ class TrainData:
             out[name] = {"transitions": len(t), "episodes": int(len(np.unique(t.episode))), **meta}
         out["rows_per_phase"] = {k: int(len(v)) for k, v in self.rows.items()}
         return out
+
+
+def load_train_data(cfg: TrainConfig, task_path: str | Path, prior_path: str | Path | None) -> TrainData:
+    """Load the task (and, if the algorithm uses it, the prior) dataset for `cfg` as TrainData.
+
+    Raises DatasetError for unreadable files and DataMismatch for data that do not fit `cfg`.
+    """
+    from cog_core.data.dataset import load_transitions
+
+    keys = obs_keys_for(cfg.obs)
+    task = load_transitions(task_path, obs_keys=keys, is_task=True)
+    prior = load_transitions(prior_path, obs_keys=keys, is_task=False) if (prior_path and cfg.needs_prior) else None
+    return TrainData(cfg, task, prior)
 
 
 def phase_schedule(cfg: TrainConfig, step: int) -> tuple[str, bool, bool]:
