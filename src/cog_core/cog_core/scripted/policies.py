@@ -5,7 +5,9 @@ localizer's estimate on the real robot). Thresholds are drawn from N(0.04, 0.01)
 episode, Gaussian noise (std 0.1 by default; the paper's 0.2 is one flag away) is added to
 all 8 action dimensions. As in the paper's algorithms, grasping ends by holding the lifted
 object still, and every other behaviour ends with a move-to-neutral (which also opens the
-gripper). "Weak" variants aim at a random point in the workspace half of the time, so prior
+gripper) that it repeats until the episode ends, as the original's scripted policies do: the
+arm then rests at its start pose instead of drifting with the noise, so the end of one
+behaviour is the start state of the next. "Weak" variants aim at a random point in the workspace half of the time, so prior
 data holds failures and irrelevant behaviour. The discrete dimensions are always commanded at
 +-DISCRETE, so noise cannot flip the gripper or trigger a neutral move by accident.
 """
@@ -62,7 +64,7 @@ class ScriptedPolicy:
     weak: bool = False
     params: dict[str, Any] = field(default_factory=dict)
     phase: str = "start"
-    done: bool = False  # the behaviour has ended (with a move-to-neutral); further actions hold still
+    done: bool = False  # the behaviour has ended; further actions repeat its last command (hold or neutral)
     _hold_gripper: float = 1.0
     steps: int = 0
 
@@ -82,8 +84,8 @@ class ScriptedPolicy:
         self._reset(priv)
 
     def act(self, priv: dict[str, Any]) -> np.ndarray:
-        """The noisy 8-D action for the current privileged state (a noisy hold once done)."""
-        a = self._action(gripper=self._hold_gripper) if self.done else self._act(priv)
+        """The noisy 8-D action for the current privileged state (once done: hold still, or stay at neutral)."""
+        a = self._action(gripper=self._hold_gripper, neutral=self.phase == "neutral") if self.done else self._act(priv)
         self.steps += 1
         noise = self.rng.normal(0.0, self.config.noise_std, 8) if self.config.noise_std > 0 else 0.0
         return np.clip(a + noise, -1.0, 1.0).astype(np.float32)
@@ -103,8 +105,8 @@ class ScriptedPolicy:
         return a
 
     def _finish(self, gripper: float, neutral: bool = True, hold_gripper: float | None = None) -> np.ndarray:
-        """End the behaviour: one step with `gripper` (and a move-to-neutral unless `neutral` is
-        false), then hold still with `hold_gripper` (default: `gripper`)."""
+        """End the behaviour with `gripper` and a move-to-neutral, repeated on every later step (or,
+        when `neutral` is false, hold still); later steps command `hold_gripper` (default `gripper`)."""
         self.done = True
         self._hold_gripper = gripper if hold_gripper is None else hold_gripper
         self.phase = "neutral" if neutral else "hold"

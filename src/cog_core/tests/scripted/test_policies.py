@@ -46,6 +46,24 @@ def test_noise_free_behaviours_succeed_and_end_as_the_paper_says(behaviour, cond
         assert env.arm.state().gripper_open
 
 
+def test_after_a_neutral_finish_the_arm_stays_at_its_start_pose_despite_noise():
+    """The end of one behaviour must be the start state of the next (as in the original, whose
+    scripted policies repeat the neutral command): no drift with the action noise."""
+    env, policy, _, _ = run("open_bottom", "drawer/closed", seed=3, noise=0.1)
+    assert policy.done and policy.phase == "neutral"
+    start = make_env("drawer/closed")
+    start.reset(seed=0)
+    home = start.arm.state()
+    for _ in range(15):
+        a = policy.act(env.privileged())
+        assert a[7] > 0.5
+        env.step(a)
+        state = env.arm.state()
+        assert np.linalg.norm(state.ee_pos - home.ee_pos) < 0.005
+        assert np.abs(state.ee_quat - home.ee_quat).max() < 0.01
+        assert state.gripper_open
+
+
 def test_task_grasp_earns_the_task_reward():
     _, _, _, info = run("grasp", "drawer/open", seed=1)
     assert info["success"]
