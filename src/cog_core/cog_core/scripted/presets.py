@@ -3,8 +3,8 @@
 Episode counts are given at paper scale (`scale=1.0`); `--scale` multiplies them. The
 paper's sizes: pick-place prior 10K grasp attempts, task 5K place attempts; drawer prior
 1.5M transitions, task 300K transitions. Every episode lasts at least `min_steps` (30): a
-behaviour that is done early stays at the neutral pose (repeating the neutral command; grasps
-hold the object still), as the original fixed-length episodes do, so success states (an object held at neutral) carry reward for many steps and the
+behaviour that is done early holds still near the neutral pose (grasps hold the object), as
+the original fixed-length episodes do, so success states (an object held at neutral) carry reward for many steps and the
 neutral pose where behaviours meet is well covered. 50K and 10K episodes of ~30 steps match
 the paper's drawer sizes.
 """
@@ -33,7 +33,7 @@ class Preset:
     paper_episodes: int
     mix: tuple[MixEntry, ...]
     description: str
-    min_steps: int = 30  # episodes last at least this long: after its neutral move the behaviour stays at neutral
+    min_steps: int = 30  # episodes last at least this long: after its neutral move the behaviour holds still
 
     def episodes(self, scale: float) -> int:
         """Episode count at `scale` (at least 1)."""

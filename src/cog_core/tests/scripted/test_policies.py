@@ -20,10 +20,10 @@ CLEAN_PAIRS = [
 ]
 
 
-def run(behaviour, condition, seed, noise=0.0, max_steps=60):
+def run(behaviour, condition, seed, noise=0.0, max_steps=60, **config):
     env = make_env(condition)
     env.reset(seed=seed)
-    policy = make_policy(behaviour, np.random.default_rng(seed), PolicyConfig(noise_std=noise))
+    policy = make_policy(behaviour, np.random.default_rng(seed), PolicyConfig(noise_std=noise, **config))
     policy.reset(env.privileged())
     actions, info = [], None
     for _ in range(max_steps):
@@ -46,10 +46,10 @@ def test_noise_free_behaviours_succeed_and_end_as_the_paper_says(behaviour, cond
         assert env.arm.state().gripper_open
 
 
-def test_after_a_neutral_finish_the_arm_stays_at_its_start_pose_despite_noise():
-    """The end of one behaviour must be the start state of the next (as in the original, whose
-    scripted policies repeat the neutral command): no drift with the action noise."""
-    env, policy, _, _ = run("open_bottom", "drawer/closed", seed=3, noise=0.1)
+def test_stay_at_neutral_keeps_the_arm_at_its_start_pose_despite_noise():
+    """With `stay_at_neutral` (the original's scripted policies repeat the neutral command) the
+    end of one behaviour is exactly the start pose of the next: no drift with the noise."""
+    env, policy, _, _ = run("open_bottom", "drawer/closed", seed=3, noise=0.1, stay_at_neutral=True)
     assert policy.done and policy.phase == "neutral"
     start = make_env("drawer/closed")
     start.reset(seed=0)
@@ -159,3 +159,15 @@ def test_weak_bottle_grasp_decoys_stay_away_from_the_task_object():
         policy = make_policy("weak_grasp_blocker", np.random.default_rng(seed), PolicyConfig(weak_prob=1.0))
         policy.reset(env.privileged())
         assert np.linalg.norm(policy.decoy[:2] - env.privileged()["object_pos"][:2]) > 0.08
+
+
+def test_by_default_a_finished_behaviour_holds_still_and_drifts_with_the_noise():
+    env, policy, _, _ = run("open_bottom", "drawer/closed", seed=3, noise=0.1)
+    assert policy.done
+    home = make_env("drawer/closed")
+    home.reset(seed=0)
+    actions = [policy.act(env.privileged()) for _ in range(15)]
+    for a in actions:
+        env.step(a)
+    assert all(a[7] < 0.5 for a in actions)
+    assert np.linalg.norm(env.arm.state().ee_pos - home.arm.state().ee_pos) > 0.002
