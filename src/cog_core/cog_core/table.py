@@ -15,6 +15,7 @@ import os
 import platform
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -105,6 +106,30 @@ TABLE_PRESETS: dict[str, TableConfig] = {
     "paper": TableConfig(preset="paper", obs="image", steps=1_000_000, scales={"drawer": (1.0, 1.0), "pick-place": (1.0, 1.0)},
                          train_overrides=("arch=paper",), eval_episodes=250, curve_interval=50_000, curve_episodes=20),
 }
+
+
+def command_line(cfg: dict) -> str:
+    """The `cogrl table` command that reproduces `cfg` (a `TableConfig` as a dict): its preset plus what differs."""
+    base = TABLE_PRESETS[cfg["preset"]]
+    parts = ["cogrl table", f"--preset {cfg['preset']}"]
+    for flag, key in (("--scenes", "scenes"), ("--methods", "methods"), ("--seeds", "seeds")):
+        if tuple(cfg[key]) != tuple(getattr(base, key)):
+            parts.append(f"{flag} {','.join(map(str, cfg[key]))}")
+    for flag, key in (("--steps", "steps"), ("--eval-episodes", "eval_episodes")):
+        if cfg[key] != getattr(base, key):
+            parts.append(f"{flag} {cfg[key]}")
+    return " ".join(parts + [f"--out {cfg['out']}"])
+
+
+def recorded_sizes(out: Path, scenes: Sequence[str]) -> dict[str, int]:
+    """Transitions per dataset preset, from the collection summaries under OUT/bags (for --report-only)."""
+    sizes = {}
+    for scene in (SCENES[s] for s in scenes):
+        for preset in (scene.prior_preset, scene.task_preset):
+            summary = out / "bags" / preset / "collection_summary.json"
+            if summary.is_file():
+                sizes[preset] = int(json.loads(summary.read_text())["transitions"])
+    return sizes
 
 
 def table_config(preset: str, **overrides) -> TableConfig:
@@ -285,7 +310,7 @@ def markdown_report(report: dict) -> str:
     sec = report["seconds"]
     lines += [
         "", "## Setup", "",
-        f"- Command: `cogrl table --preset {cfg['preset']} --out {cfg['out']}`",
+        f"- Command: `{command_line(cfg)}`",
         f"- Observations: `{cfg['obs']}`; {cfg['steps']} gradient steps per run; overrides: "
         + (", ".join(f"`{o}`" for o in cfg["train_overrides"]) or "none"),
         "- Data (transitions): " + ", ".join(f"{k} {v}" for k, v in report["dataset_transitions"].items())

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from cog_core.evaluate import wilson_interval
-from cog_core.table import collect_report, markdown_report, run_table, table_config, write_report
+from cog_core.table import collect_report, command_line, markdown_report, recorded_sizes, run_table, table_config, write_report
 
 
 def _fake_run(out, scene, method, seed, successes: dict[str, int], episodes: int, curve: list[tuple[int, dict]]):
@@ -37,9 +37,21 @@ def test_report_aggregates_seeds_and_writes_table_and_curves(tmp_path):
     # seed 2 has no finished run: the cells say how many seeds they average
     assert "| pick_place/object_on_table * | 0.00 ± 0.00 (2 of 3 seeds) (0.00) | 0.70 ± 0.10 (2 of 3 seeds) (0.96) |" in md
     assert "pick-place-prior 123" in md
+    assert f"`cogrl table --preset smoke --scenes pick-place --methods no-prior,cog --seeds 0,1,2 --out {tmp_path}`" in md
     write_report(report, tmp_path)
     assert (tmp_path / "curves_pick-place.png").stat().st_size > 1000
     assert json.loads((tmp_path / "results.json").read_text())["cells"][conds[1]]["cog"]["mean"] == pytest.approx(0.7)
+
+
+def test_report_command_names_only_what_differs_from_the_preset_and_sizes_come_from_the_bags(tmp_path):
+    from dataclasses import asdict
+
+    assert command_line(asdict(table_config("cpu", out="results"))) == "cogrl table --preset cpu --out results"
+    assert command_line(asdict(table_config("cpu", out="r", seeds=(0, 1), steps=5000))) == "cogrl table --preset cpu --seeds 0,1 --steps 5000 --out r"
+    summary = tmp_path / "bags" / "drawer-task" / "collection_summary.json"
+    summary.parent.mkdir(parents=True)
+    summary.write_text(json.dumps({"transitions": 4321}))
+    assert recorded_sizes(tmp_path, ("drawer", "pick-place")) == {"drawer-task": 4321}
 
 
 def test_bad_table_requests_are_clear():

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from cog_core.cli import UserError
-    from cog_core.table import collect_report, run_table, table_config, write_report
+    from cog_core.table import collect_report, recorded_sizes, run_table, table_config, write_report
 
     seeds = _csv(args.seeds)
     try:
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         out = Path(cfg.out)
         if not (out / "runs").is_dir():
             raise UserError(f"{out} holds no runs; run `cogrl table --out {out}` first")
-        write_report(collect_report(cfg, out, {}, 0.0), out)
+        write_report(collect_report(cfg, out, recorded_sizes(out, cfg.scenes), 0.0), out)
         return 0
     t = time.perf_counter()
     run_table(cfg)
