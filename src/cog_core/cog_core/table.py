@@ -94,7 +94,7 @@ _CPU_OVERRIDES = (
 )
 
 TABLE_PRESETS: dict[str, TableConfig] = {
-    # What this 2-core machine can run in about 1.5 hours: state observations, ~1 % of the
+    # What this 2-core machine can run in about 2.3 hours (seeds 0,1: 94 min): state observations, ~1 % of the
     # paper's data, 20K updates, 100 evaluation episodes.
     "cpu": TableConfig(preset="cpu", train_overrides=_CPU_OVERRIDES),
     # A minutes-long check of the whole command (used by the tests).
