@@ -94,8 +94,8 @@ _CPU_OVERRIDES = (
 )
 
 TABLE_PRESETS: dict[str, TableConfig] = {
-    # What this 2-core machine can run in about 2.3 hours (seeds 0,1: 94 min): state observations, ~1 % of the
-    # paper's data, 20K updates, 100 evaluation episodes.
+    # What this 2-core machine can run in about 2.3 hours (seeds 0,1 took 94 min): state
+    # observations, ~1 % of the paper's data, 20K updates, 100 evaluation episodes.
     "cpu": TableConfig(preset="cpu", train_overrides=_CPU_OVERRIDES),
     # A minutes-long check of the whole command (used by the tests).
     "smoke": TableConfig(preset="smoke", seeds=(0,), steps=300, scales={"drawer": (0.0004, 0.001), "pick-place": (0.002, 0.002)},

@@ -6,8 +6,9 @@ episode, Gaussian noise (std 0.1 by default; the paper's 0.2 is one flag away) i
 all 8 action dimensions. As in the paper's algorithms, grasping ends by holding the lifted
 object still, and every other behaviour ends with a move-to-neutral (which also opens the
 gripper), then holds still under the noise (default) or, with `stay_at_neutral`, repeats the
-neutral command as the original's scripted policies do (see `PolicyConfig`). "Weak" variants aim at a random point in the workspace half of the time, so prior
-data holds failures and irrelevant behaviour. The discrete dimensions are always commanded at
+neutral command as the original's scripted policies do (see `PolicyConfig`). "Weak" variants
+aim at a random point in the workspace half of the time, so prior data holds failures and
+irrelevant behaviour. The discrete dimensions are always commanded at
 +-DISCRETE, so noise cannot flip the gripper or trigger a neutral move by accident.
 """
 
