@@ -19,6 +19,12 @@ from pathlib import Path
 from cog_core.scripted.presets import get_preset
 
 
+def recorded_transitions(bag_dir: Path) -> int | None:
+    """Transitions of a finished collection in `bag_dir` (from its summary), or None if it did not finish."""
+    summary_file = bag_dir / "collection_summary.json"
+    return int(json.loads(summary_file.read_text())["transitions"]) if summary_file.is_file() else None
+
+
 def collect_datasets(bags: Path, requests: Sequence[tuple[str, float]], seed: int, workers: int) -> dict[str, int]:
     """Collect each (preset, scale) into bags/<preset>; a finished collection is reused. Returns transitions per preset."""
     from cog_core.collect import CollectConfig, collect, print_summary
@@ -26,10 +32,10 @@ def collect_datasets(bags: Path, requests: Sequence[tuple[str, float]], seed: in
     sizes = {}
     for preset, scale in requests:
         target = bags / preset
-        summary_file = target / "collection_summary.json"
-        if summary_file.is_file():
+        done = recorded_transitions(target)
+        if done is not None:
             print(f"  reusing {target}")
-            sizes[preset] = int(json.loads(summary_file.read_text())["transitions"])
+            sizes[preset] = done
             continue
         if target.exists():  # an interrupted collection: start it again
             shutil.rmtree(target)

@@ -123,12 +123,14 @@ def command_line(cfg: dict) -> str:
 
 def recorded_sizes(out: Path, scenes: Sequence[str]) -> dict[str, int]:
     """Transitions per dataset preset, from the collection summaries under OUT/bags (for --report-only)."""
+    from cog_core.pipeline import recorded_transitions
+
     sizes = {}
     for scene in (SCENES[s] for s in scenes):
         for preset in (scene.prior_preset, scene.task_preset):
-            summary = out / "bags" / preset / "collection_summary.json"
-            if summary.is_file():
-                sizes[preset] = int(json.loads(summary.read_text())["transitions"])
+            n = recorded_transitions(out / "bags" / preset)
+            if n is not None:
+                sizes[preset] = n
     return sizes
 
 

@@ -69,7 +69,7 @@ class ScriptedPolicy:
     weak: bool = False
     params: dict[str, Any] = field(default_factory=dict)
     phase: str = "start"
-    done: bool = False  # the behaviour has ended; further actions repeat its last command (hold or neutral)
+    done: bool = False  # the behaviour has ended; further actions hold still (or stay at neutral, see PolicyConfig)
     _hold_gripper: float = 1.0
     steps: int = 0
 

@@ -5,8 +5,8 @@ paper's sizes: pick-place prior 10K grasp attempts, task 5K place attempts; draw
 1.5M transitions, task 300K transitions. Every episode lasts at least `min_steps` (30): a
 behaviour that is done early holds still near the neutral pose (grasps hold the object), as
 the original fixed-length episodes do, so success states (an object held at neutral) carry
-reward for many steps and the neutral pose where behaviours meet is well covered. 50K and 10K episodes of ~30 steps match
-the paper's drawer sizes.
+reward for many steps and the neutral pose where behaviours meet is well covered. 50K and 10K
+episodes of ~30 steps match the paper's drawer sizes.
 """
 
 from __future__ import annotations
