@@ -28,6 +28,9 @@ GAIN = 25.0  # action per metre of position error (saturates at 4 cm)
 DISCRETE = 0.9
 HOVER = 0.07  # m above a grasp point while aligning
 LIFT_Z = (0.15, 0.02)  # N(mean, std) m: lift height after a grasp
+# Lift height of `grasp_high`, the pick-place prior's grasps: about the neutral pose's ee height
+# (0.20 m), where the place task starts, so grasps end where the task begins.
+HIGH_LIFT_Z = (0.19, 0.01)
 # Close height: the hand closes once the ee point is within this height (m) above the grasp point,
 # drawn per episode from N(mean, std). It is sharp (small std) and the descent aims at the grasp
 # point itself, below it, so the hand still moves ~1 cm per step when it crosses the height: the
@@ -144,11 +147,12 @@ class Grasp(ScriptedPolicy):
     """Algorithm 1: reach the object, close, lift, then hold it up (no neutral move, which would open the hand)."""
 
     target: str = "object"
+    lift_z_dist: tuple[float, float] = LIFT_Z  # N(mean, std) of the lift height
 
     def _reset(self, priv):
         self.thr = self.threshold()
         self.close_dz = float(np.clip(self.rng.normal(*CLOSE_DZ), CLOSE_DZ[0] - 3 * CLOSE_DZ[1], CLOSE_DZ[0] + 3 * CLOSE_DZ[1]))
-        self.lift_z = float(self.rng.normal(*LIFT_Z))
+        self.lift_z = float(self.rng.normal(*self.lift_z_dist))
         self.decoy = self.random_table_point(priv["object_half_height"]) if self.weak and self.rng.random() < self.config.weak_prob else None
         if self.decoy is not None and self.target != "object" and "object_pos" in priv:
             # a decoy grasp of another target must not grasp the task object by chance (the prior
@@ -368,6 +372,7 @@ def _variant(base: type, name: str, **attrs) -> type:
 
 BEHAVIOURS: dict[str, type[ScriptedPolicy]] = {
     "grasp": Grasp,
+    "grasp_high": _variant(Grasp, "GraspHigh", lift_z_dist=HIGH_LIFT_Z),
     "grasp_blocker": GraspBlocker,
     "pick_place": PickPlace,
     "pick_place_blocker": PickPlaceBlocker,

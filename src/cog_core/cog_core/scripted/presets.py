@@ -48,8 +48,9 @@ PRESETS: dict[str, Preset] = {
             "prior",
             "pick_place",
             10_000,
-            (MixEntry("weak_grasp", "pick_place/object_on_table"),),
-            "Grasp attempts of the object on the table (weak: half aim at a random point).",
+            (MixEntry("weak_grasp_high", "pick_place/object_on_table"),),
+            "Grasp attempts of the object on the table, lifted to about the neutral height where "
+            "the place task starts (weak: half aim at a random point).",
         ),
         Preset(
             "pick-place-task",

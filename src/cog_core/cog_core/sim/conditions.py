@@ -20,7 +20,14 @@ class Condition:
     top_drawer_open: tuple[float, float] = (0.0, 0.0)  # fraction of travel
     blocker: str = "aside"  # "aside" (somewhere on the free table) or "blocking" (in front of the bottom handle)
     object_place: str = "drawer"  # "drawer", "table" or "gripper"
+    # Uniform half-widths (rad) added to each of the 6 arm joints of the neutral pose at reset;
+    # empty = start exactly at neutral.
+    arm_joint_jitter: tuple[float, ...] = ()
     task_data: bool = False  # the condition the task dataset is collected from
+
+    def __post_init__(self) -> None:
+        if len(self.arm_joint_jitter) not in (0, 6):
+            raise ValueError(f"{self.name}: arm_joint_jitter needs 6 values (one per arm joint), got {len(self.arm_joint_jitter)}")
 
     @property
     def short(self) -> str:
@@ -38,6 +45,10 @@ BLOCKER_ASIDE_Y = (-0.065, 0.0)
 BLOCKER_FRONT_JITTER_X = (-0.003, 0.003)
 BLOCKER_FRONT_JITTER_Y = (-0.002, 0.002)
 YAW = (-0.6, 0.6)  # rad, object yaw
+# Start pose spread of the place task (rad per joint: waist, shoulder, elbow, forearm roll,
+# wrist angle, wrist rotate), ~+-6 cm around the neutral ee point. The prior's grasps end
+# spread over such a region, so the task's starts must cover it for the two to connect.
+HELD_OBJECT_JOINT_JITTER = (0.2, 0.12, 0.12, 0.0, 0.12, 0.0)
 
 _DRAWER_STEPS = 80
 CONDITIONS: dict[str, Condition] = {
@@ -74,9 +85,10 @@ CONDITIONS: dict[str, Condition] = {
         Condition(
             "pick_place/object_in_gripper",
             "pick_place",
-            "The arm holds the object at the neutral pose; the task-data condition.",
+            "The arm holds the object near the neutral pose (joints jittered); the task-data condition.",
             max_episode_steps=40,
             object_place="gripper",
+            arm_joint_jitter=HELD_OBJECT_JOINT_JITTER,
             task_data=True,
         ),
         Condition(

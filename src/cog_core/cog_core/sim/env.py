@@ -8,7 +8,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from cog_core.control import ACTION_DIM, STATE_DIM, STATE_NAMES, ActionLimits, validate_action
+from cog_core.control import ACTION_DIM, NEUTRAL_JOINTS, STATE_DIM, STATE_NAMES, ActionLimits, validate_action
 from cog_core.sim import conditions as C
 from cog_core.sim.arm import SimArm
 from cog_core.sim.layout import SCENES, SceneLayout
@@ -208,6 +208,9 @@ class CogEnv(gym.Env):
             self.condition = cond
         mujoco.mj_resetData(self.model, self.data)
         self.arm.reset()
+        if self.condition.arm_joint_jitter:
+            half = np.asarray(self.condition.arm_joint_jitter, dtype=float)
+            self.arm.set_joints(NEUTRAL_JOINTS + self.np_random.uniform(-half, half), gripper_open=True)
         mujoco.mj_forward(self.model, self.data)
         self._place_scene()
         if self.condition.object_place == "gripper":

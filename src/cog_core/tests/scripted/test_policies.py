@@ -10,6 +10,7 @@ from cog_core.sim import make_env
 CLEAN_PAIRS = [
     ("grasp", "drawer/open"),
     ("grasp", "pick_place/object_on_table"),
+    ("grasp_high", "pick_place/object_on_table"),
     ("place", "pick_place/object_in_gripper"),
     ("open_bottom", "drawer/closed"),
     ("close_bottom", "drawer/open"),
@@ -67,6 +68,19 @@ def test_stay_at_neutral_keeps_the_arm_at_its_start_pose_despite_noise():
 def test_task_grasp_earns_the_task_reward():
     _, _, _, info = run("grasp", "drawer/open", seed=1)
     assert info["success"]
+
+
+def test_pick_place_prior_grasps_end_among_the_place_task_starts():
+    """The prior's grasps lift to where the task starts (the overlap COG stitches through)."""
+    starts = np.array([make_env("pick_place/object_in_gripper").reset(seed=s)[1]["lowdim"][:3] for s in range(10)])
+    ends = []
+    for seed in range(5):
+        env, policy, _, _ = run("grasp_high", "pick_place/object_on_table", seed=seed, noise=0.1, max_steps=40)
+        assert policy.success(env.privileged()), seed
+        ends.append(env.arm.ee_pose()[0])
+    ends = np.array(ends)
+    assert abs(ends[:, 2].mean() - starts[:, 2].mean()) < 0.02  # the low `grasp` (0.15 m) is 5 cm off
+    assert np.all((ends[:, 2] > starts[:, 2].min() - 0.01) & (ends[:, 2] < starts[:, 2].max() + 0.01))
 
 
 def test_opening_the_bottom_drawer_fails_while_it_is_blocked():
