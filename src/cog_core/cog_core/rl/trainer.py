@@ -26,6 +26,7 @@ from cog_core.rl.config import TrainConfig
 from cog_core.rl.cql import Agent
 from cog_core.rl.data import DataMismatch, TrainData, phase_schedule
 from cog_core.rl.export import policy_metadata
+from cog_core.rl.malloc import keep_freed_memory
 from cog_core.rl.networks import build_model
 from cog_core.rl.runtime import PolicyRuntime
 
@@ -50,6 +51,7 @@ class Trainer:
         self.eval_fn = eval_fn
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
+        keep_freed_memory()
         torch.manual_seed(cfg.seed)
         self.model = build_model(cfg, self.spec.image_size, self.spec.vec_dim, self.spec.action_dim)
         mean, std = data.vec_stats()
