@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -13,18 +14,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "finetune",
         help="continue CQL online in the simulator, mixing offline and online data (Figure 5)",
-        description=(
+        description=textwrap.fill(
             "Load an offline run (its checkpoint and, unless given, the datasets it was trained on), then "
-            "repeatedly collect one episode from --condition with the stochastic policy, add it to an online "
+            "repeatedly collect one episode from --condition (several take turns) with the stochastic policy, add it to an online "
             "buffer (true sim rewards) and take gradient steps on batches mixing offline and online rows. "
             "Every --eval-interval episodes the deterministic policy is evaluated and OUT/checkpoint.pt is "
             "written; OUT/finetune.jsonl and OUT/finetune.png hold success vs online episodes."
         ),
-        epilog="example: cogrl finetune --run runs/cog_drawer --condition drawer/closed --episodes 2000 --out runs/cog_drawer_ft",
+        epilog=(
+            "examples:\n"
+            "  cogrl finetune --run runs/cog_drawer --condition drawer/closed --episodes 2000 --out runs/cog_drawer_ft\n"
+            "  cogrl finetune --run runs/cog_drawer --episodes 1200 --out runs/cog_drawer_ft_all \\\n"
+            "      --condition drawer/closed,drawer/blocked_by_top_drawer,drawer/blocked_by_object"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--run", required=True, help="offline run directory (with checkpoint.pt)")
     p.add_argument("--out", default=None, help="output run directory (default: <run>_finetune_<condition>)")
-    p.add_argument("--condition", default=d.condition, help=f"initial condition of the online episodes (default {d.condition})")
+    p.add_argument("--condition", default=d.condition,
+                   help=f"initial condition of the online episodes; several, comma-separated (one scene), take turns (default {d.condition})")
     p.add_argument("--episodes", type=int, default=d.episodes, help=f"online episodes (default {d.episodes})")
     p.add_argument("--online-fraction", type=float, default=d.online_fraction, help="share of online rows per batch")
     p.add_argument("--updates-per-step", type=float, default=d.updates_per_step, help="gradient steps per env step")
@@ -54,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.run)
     ckpt = run_dir / "checkpoint.pt"
     try:
-        get_condition(args.condition)
+        for name in args.condition.split(","):
+            get_condition(name.strip())
         meta = load_checkpoint(ckpt)["meta"]
     except KeyError as err:
         raise UserError(str(err).strip("'\"")) from None
@@ -69,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("the run does not record its dataset files; pass --task (and --prior)")
     try:
         data = load_train_data(cfg, paths["task"], paths["prior"])
-        out = Path(args.out or f"{run_dir}_finetune_{args.condition.replace('/', '_')}")
+        out = Path(args.out or f"{run_dir}_finetune_{args.condition.replace('/', '_').replace(',', '+')}")
         trainer = Trainer(cfg, data, out)
         trainer.load(ckpt)
         ft_cfg = FinetuneConfig(condition=args.condition, episodes=args.episodes, updates_per_step=args.updates_per_step,
@@ -81,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"fine-tuning {run_dir} (step {trainer.step}, {cfg.algo}, obs={cfg.obs}) online on {args.condition} -> {out}")
     rows = finetuner.run(progress=not args.quiet)
     for r in rows:
-        print(f"  episode {r['episode']:5d}  env steps {r['env_steps']:7d}  eval success {r['eval_success']:.2f}")
+        detail = "".join(f"  {c} {v:.2f}" for c, v in r.get("eval_by_condition", {}).items())
+        print(f"  episode {r['episode']:5d}  env steps {r['env_steps']:7d}  eval success {r['eval_success']:.2f}{detail}")
     print(f"wrote {out / 'finetune.jsonl'}, {out / 'finetune.png'}, {out / 'checkpoint.pt'}")
     return 0

@@ -1,8 +1,9 @@
 """Online fine-tuning (the paper's Figure 5): continue CQL from an offline run while collecting
 episodes in the simulator, mixing the offline data with the growing online buffer.
 
-Each online episode is rolled out with the stochastic policy (tanh-Gaussian samples) from one
-initial condition, its transitions (with the sim's true rewards) join the online buffer, and
+Each online episode is rolled out with the stochastic policy (tanh-Gaussian samples) from an
+initial condition (several conditions of one scene take turns, so that fine-tuning on one does
+not make the policy forget another), its transitions (with the sim's true rewards) join the online buffer, and
 `updates_per_step` gradient steps per collected env step follow; each batch draws
 `online_fraction` of its rows from the online buffer once it holds a batch. Every
 `eval_interval` episodes the deterministic policy is evaluated and a checkpoint is written,
@@ -28,7 +29,7 @@ from cog_core.rl.trainer import Trainer, finite_or_raise
 class FinetuneConfig:
     """How online fine-tuning collects, mixes and evaluates."""
 
-    condition: str = "drawer/closed"  # the sim initial condition episodes start from
+    condition: str = "drawer/closed"  # initial condition(s) of the episodes, comma-separated: they take turns
     episodes: int = 2000  # online episodes to collect
     updates_per_step: float = 1.0  # gradient updates per collected env step
     online_fraction: float = 0.5  # share of each batch drawn from the online buffer
@@ -44,6 +45,19 @@ class FinetuneConfig:
             raise ValueError(f"online_fraction must be in [0, 1], got {self.online_fraction}")
         if self.updates_per_step <= 0:
             raise ValueError(f"updates_per_step must be > 0, got {self.updates_per_step}")
+        from cog_core.sim import get_condition
+
+        scenes = {get_condition(c).scene for c in self.conditions}  # KeyError names unknown ones
+        if len(scenes) != 1:
+            raise ValueError(f"fine-tuning conditions must share one scene, got {self.condition!r} (scenes {sorted(scenes)})")
+
+    @property
+    def conditions(self) -> tuple[str, ...]:
+        """The initial conditions, in the order their episodes take turns."""
+        names = tuple(c.strip() for c in self.condition.split(",") if c.strip())
+        if not names:
+            raise ValueError("no fine-tuning condition given")
+        return names
 
 
 class OnlineBuffer:
@@ -132,7 +146,9 @@ class Finetuner:
         from cog_core.evaluate import policy_observation
 
         policy = self.trainer.runtime()
-        obs, info = env.reset(seed=self.cfg.seed * 1_000_003 + index)
+        conditions = self.cfg.conditions
+        condition = conditions[(index - 1) % len(conditions)]
+        obs, info = env.reset(seed=self.cfg.seed * 1_000_003 + index, options={"condition": condition})
         cur = policy_observation(obs, info, self.keys)
         steps = 0
         while True:
@@ -166,7 +182,8 @@ class Finetuner:
         log_path = self.out / "finetune.jsonl"
         log_path.write_text("")
         rows: list[dict[str, Any]] = []
-        env = make_env(self.cfg.condition, image_size=self.trainer.spec.image_size or 48)
+        conditions = self.cfg.conditions
+        env = make_env(conditions[0], image_size=self.trainer.spec.image_size or 48)
         bar = None
         if progress:
             from tqdm import tqdm
@@ -175,15 +192,20 @@ class Finetuner:
         recent: list[bool] = []
 
         def evaluate(episode: int) -> None:
-            rate = rollout_success(self.trainer.runtime(), self.cfg.condition, self.cfg.eval_episodes, seed=20_000)
+            runtime = self.trainer.runtime()
+            by_condition = {c: rollout_success(runtime, c, self.cfg.eval_episodes, seed=20_000) for c in conditions}
+            rate = float(np.mean(list(by_condition.values())))
             row = {"episode": episode, "env_steps": len(self.buffer), "updates": self.trainer.step, "eval_success": rate,
                    "train_success_recent": float(np.mean(recent[-self.cfg.eval_interval:])) if recent else None}
+            if len(conditions) > 1:
+                row["eval_by_condition"] = by_condition
             rows.append(row)
             with log_path.open("a") as f:
                 f.write(json.dumps(row) + "\n")
             self.trainer.save(self.out / "checkpoint.pt")
             if bar is not None:
-                bar.write(f"episode {episode}: eval success {rate:.2f} ({self.cfg.eval_episodes} episodes)")
+                detail = "" if len(conditions) == 1 else " (" + ", ".join(f"{c}: {r:.2f}" for c, r in by_condition.items()) + ")"
+                bar.write(f"episode {episode}: eval success {rate:.2f}{detail}, {self.cfg.eval_episodes} episodes each")
 
         try:
             evaluate(0)
@@ -216,7 +238,11 @@ def plot_finetune(rows: list[dict[str, Any]], path: Path, condition: str) -> Non
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     eps = [r["episode"] for r in rows]
-    ax.plot(eps, [r["eval_success"] for r in rows], "o-", label="deterministic policy (eval)")
+    per_condition = rows[0].get("eval_by_condition", {}) if rows else {}
+    for cond in per_condition:
+        ax.plot(eps, [r["eval_by_condition"][cond] for r in rows], ".-", alpha=0.8, label=f"eval: {cond}")
+    mean_label = "deterministic policy (eval, mean)" if per_condition else "deterministic policy (eval)"
+    ax.plot(eps, [r["eval_success"] for r in rows], "o-", color="black" if per_condition else None, label=mean_label)
     train = [(r["episode"], r["train_success_recent"]) for r in rows if r["train_success_recent"] is not None]
     if train:
         ax.plot(*zip(*train), "s--", alpha=0.7, label="exploring policy (recent episodes)")

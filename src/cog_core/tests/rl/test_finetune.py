@@ -59,3 +59,27 @@ def test_finetune_refuses_runs_without_a_critic(tmp_path):
         Finetuner(trainer, data, FinetuneConfig(condition="pick_place/object_in_gripper"), tmp_path / "ft")
     with pytest.raises(ValueError, match="online_fraction"):
         FinetuneConfig(online_fraction=1.5).validate()
+
+
+def test_several_conditions_take_turns_and_are_evaluated_each(tmp_path):
+    trainer, data = _trainer(tmp_path)
+    cfg = FinetuneConfig(condition="pick_place/object_in_gripper, pick_place/object_on_table", episodes=2,
+                         eval_interval=2, eval_episodes=1, updates_per_step=0.05)
+    finetuner = Finetuner(trainer, data, cfg, tmp_path / "ft")
+    from cog_core.sim import make_env
+
+    env = make_env("pick_place/object_in_gripper")
+    for index, expected in ((1, "pick_place/object_in_gripper"), (2, "pick_place/object_on_table"), (3, "pick_place/object_in_gripper")):
+        finetuner.collect_episode(env, index)
+        assert env.condition.name == expected
+    rows = Finetuner(trainer, data, cfg, tmp_path / "ft2").run(progress=False)
+    by_cond = rows[-1]["eval_by_condition"]
+    assert set(by_cond) == {"pick_place/object_in_gripper", "pick_place/object_on_table"}
+    assert rows[-1]["eval_success"] == pytest.approx(np.mean(list(by_cond.values())))
+
+
+def test_conditions_from_different_scenes_are_refused():
+    with pytest.raises(ValueError, match="share one scene"):
+        FinetuneConfig(condition="drawer/closed,pick_place/object_on_table").validate()
+    with pytest.raises(KeyError, match="unknown initial condition"):
+        FinetuneConfig(condition="drawer/closed,drawer/nope").validate()
