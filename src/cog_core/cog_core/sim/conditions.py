@@ -49,6 +49,9 @@ YAW = (-0.6, 0.6)  # rad, object yaw
 # wrist angle, wrist rotate), ~+-6 cm around the neutral ee point. The prior's grasps end
 # spread over such a region, so the task's starts must cover it for the two to connect.
 HELD_OBJECT_JOINT_JITTER = (0.2, 0.12, 0.12, 0.0, 0.12, 0.0)
+# How far below the ee point the held object's centre starts (m): where a grasp holds it (the
+# scripted grasps close about 1 cm above the centre; their lifted ends measured 8 +- 4 mm below).
+HELD_OBJECT_BELOW_EE = (0.002, 0.014)
 
 _DRAWER_STEPS = 80
 CONDITIONS: dict[str, Condition] = {

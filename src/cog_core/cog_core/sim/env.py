@@ -194,8 +194,9 @@ class CogEnv(gym.Env):
             )
         elif cond.object_place == "table":
             pos = np.array([rng(C.OBJECT_ON_TABLE_X), rng(C.OBJECT_ON_TABLE_Y), half_z + 0.001])
-        else:  # in the gripper: between the pads at the ee point
+        else:  # in the gripper: between the pads, a little below the ee point as after a grasp
             pos, _ = self.arm.ee_pose()
+            pos = pos - np.array([0.0, 0.0, rng(C.HELD_OBJECT_BELOW_EE)])
         self._set_free_body(self._obj_qpos, pos, rng(C.YAW) if cond.object_place != "gripper" else 0.0)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):

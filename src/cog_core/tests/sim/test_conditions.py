@@ -89,6 +89,15 @@ def test_object_in_gripper_starts_spread_around_the_neutral_pose():
     assert np.all(np.linalg.norm(starts - neutral, axis=1) < 0.1)
 
 
+def test_held_object_sits_below_the_ee_point_as_after_a_grasp():
+    below = []
+    for seed in range(20):
+        env, obs, info = reset("pick_place/object_in_gripper", seed)
+        below.append(env.arm.ee_pose()[0][2] - env.object_pos()[2])
+    assert 0.0 < min(below) and max(below) < 0.02
+    assert 0.005 < np.mean(below) < 0.012  # grasps' lifted ends: 8 +- 4 mm
+
+
 def test_conditions_reject_a_jitter_that_is_not_one_value_per_joint():
     with pytest.raises(ValueError, match="6 values"):
         Condition("x/y", "x", "bad", max_episode_steps=1, arm_joint_jitter=(0.1, 0.1))
