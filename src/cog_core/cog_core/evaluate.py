@@ -7,12 +7,14 @@ not depend on the number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import multiprocessing as mp
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -109,19 +111,23 @@ def _worker(args: tuple) -> list[dict[str, Any]]:
     return out
 
 
-def resolve_policy_dir(path: str | Path, tmp_root: str | None = None) -> Path:
-    """An export directory for `path`: itself if exported, else export its run's checkpoint."""
+@contextlib.contextmanager
+def policy_dir_for(path: str | Path) -> Iterator[Path]:
+    """An export directory for `path`: itself if exported, else its run's checkpoint exported
+    into a temporary directory that is removed on exit."""
     from cog_core.rl.runtime import META_FILE
 
     path = Path(path)
     if (path / META_FILE).is_file():
-        return path
+        yield path
+        return
     ckpt = path / "checkpoint.pt" if path.is_dir() else path
     if not ckpt.is_file():
         raise FileNotFoundError(f"{path} is neither a policy export (policy.json) nor a run directory with checkpoint.pt")
     from cog_core.rl.export import export_policy
 
-    return export_policy(ckpt, tempfile.mkdtemp(prefix="cog_eval_policy_", dir=tmp_root))
+    with tempfile.TemporaryDirectory(prefix="cog_eval_policy_") as tmp:
+        yield export_policy(ckpt, tmp)
 
 
 def evaluate(
@@ -142,34 +148,34 @@ def evaluate(
         get_condition(c)  # clear error for unknown names
     if episodes < 1 or workers < 1:
         raise ValueError("episodes and workers must be >= 1")
-    policy_dir = resolve_policy_dir(policy)
     if videos_per_condition and video_dir is None:
         raise ValueError("videos need a video directory")
     if video_dir is not None:
         Path(video_dir).mkdir(parents=True, exist_ok=True)
-    jobs = [
-        (c, i, EVAL_SEED_OFFSET + seed * 100_003 + ci * 10_007 + i, i < videos_per_condition)
-        for ci, c in enumerate(conditions)
-        for i in range(episodes)
-    ]
-    chunks = [jobs[w::workers] for w in range(workers) if jobs[w::workers]]
-    records: list[dict[str, Any]] = []
-    args = [(str(policy_dir), chunk, str(video_dir) if video_dir else None, video_size) for chunk in chunks]
-    if len(chunks) == 1:
-        records = _worker(args[0])
-    else:
-        with mp.get_context("spawn").Pool(len(chunks)) as pool:
-            bar = None
-            if progress:
-                from tqdm import tqdm
+    with policy_dir_for(policy) as policy_dir:
+        jobs = [
+            (c, i, EVAL_SEED_OFFSET + seed * 100_003 + ci * 10_007 + i, i < videos_per_condition)
+            for ci, c in enumerate(conditions)
+            for i in range(episodes)
+        ]
+        chunks = [jobs[w::workers] for w in range(workers) if jobs[w::workers]]
+        records: list[dict[str, Any]] = []
+        args = [(str(policy_dir), chunk, str(video_dir) if video_dir else None, video_size) for chunk in chunks]
+        if len(chunks) == 1:
+            records = _worker(args[0])
+        else:
+            with mp.get_context("spawn").Pool(len(chunks)) as pool:
+                bar = None
+                if progress:
+                    from tqdm import tqdm
 
-                bar = tqdm(total=len(chunks), unit="worker", desc="evaluate", mininterval=0.5)
-            for part in pool.imap_unordered(_worker, args):
-                records += part
+                    bar = tqdm(total=len(chunks), unit="worker", desc="evaluate", mininterval=0.5)
+                for part in pool.imap_unordered(_worker, args):
+                    records += part
+                    if bar is not None:
+                        bar.update(1)
                 if bar is not None:
-                    bar.update(1)
-            if bar is not None:
-                bar.close()
+                    bar.close()
     results = []
     for c in conditions:
         rows = sorted((r for r in records if r["condition"] == c), key=lambda r: r["index"])

@@ -54,3 +54,23 @@ def test_policy_observation_adds_lowdim_only_when_asked():
     info = {"lowdim": np.ones(8, np.float32)}
     assert "lowdim" not in policy_observation(obs, info, ["image"])
     assert policy_observation(obs, info, ["state", "lowdim"])["lowdim"].sum() == 8
+
+
+def test_evaluating_a_run_directory_leaves_no_temporary_export(tmp_path, monkeypatch):
+    import tempfile
+
+    from cog_core.evaluate import evaluate
+    from cog_core.rl.data import TrainData, synthetic_transitions
+    from cog_core.rl.trainer import Trainer
+
+    from .rl.helpers import tiny_config
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    task = synthetic_transitions(2, 10, obs_keys=("lowdim",))
+    cfg = tiny_config(algo="bc", obs="state", steps=1)
+    Trainer(cfg, TrainData(cfg, task, task), tmp_path / "run").train(progress=False)  # 12-D lowdim: pick-place
+    [result] = evaluate(tmp_path / "run", ["pick_place/object_in_gripper"], episodes=1, progress=False)
+    assert result.episodes == 1
+    assert not [p for p in scratch.iterdir() if p.name.startswith("cog_eval_policy_")]  # the temporary export is gone
