@@ -28,9 +28,10 @@ GAIN = 25.0  # action per metre of position error (saturates at 4 cm)
 DISCRETE = 0.9
 HOVER = 0.07  # m above a grasp point while aligning
 LIFT_Z = (0.15, 0.02)  # N(mean, std) m: lift height after a grasp
-# Lift height of `grasp_high`, the pick-place prior's grasps: about the neutral pose's ee height
-# (0.20 m), where the place task starts, so grasps end where the task begins.
-HIGH_LIFT_Z = (0.19, 0.01)
+# Lift target of `grasp_high`, the pick-place prior's grasps. The lift stops within half a
+# threshold (~2 cm) of it, so grasps end at ~0.20 m, amid the place task's start box
+# (sim.conditions.HELD_OBJECT_START_BOX): the grasps end where the task begins.
+HIGH_LIFT_Z = (0.21, 0.01)
 # Close height: the hand closes once the ee point is within this height (m) above the grasp point,
 # drawn per episode from N(mean, std). It is sharp (small std) and the descent aims at the grasp
 # point itself, below it, so the hand still moves ~1 cm per step when it crosses the height: the

@@ -20,14 +20,14 @@ class Condition:
     top_drawer_open: tuple[float, float] = (0.0, 0.0)  # fraction of travel
     blocker: str = "aside"  # "aside" (somewhere on the free table) or "blocking" (in front of the bottom handle)
     object_place: str = "drawer"  # "drawer", "table" or "gripper"
-    # Uniform half-widths (rad) added to each of the 6 arm joints of the neutral pose at reset;
-    # empty = start exactly at neutral.
-    arm_joint_jitter: tuple[float, ...] = ()
+    # Start the ee point uniformly in this box ((x lo, hi), (y lo, hi), (z lo, hi)), pointing down
+    # within START_TILT; None = start exactly at the neutral pose.
+    ee_start_box: tuple[tuple[float, float], ...] | None = None
     task_data: bool = False  # the condition the task dataset is collected from
 
     def __post_init__(self) -> None:
-        if len(self.arm_joint_jitter) not in (0, 6):
-            raise ValueError(f"{self.name}: arm_joint_jitter needs 6 values (one per arm joint), got {len(self.arm_joint_jitter)}")
+        if self.ee_start_box is not None and (len(self.ee_start_box) != 3 or any(len(r) != 2 or r[0] > r[1] for r in self.ee_start_box)):
+            raise ValueError(f"{self.name}: ee_start_box needs three (low, high) ranges for x, y, z, got {self.ee_start_box}")
 
     @property
     def short(self) -> str:
@@ -45,10 +45,11 @@ BLOCKER_ASIDE_Y = (-0.065, 0.0)
 BLOCKER_FRONT_JITTER_X = (-0.003, 0.003)
 BLOCKER_FRONT_JITTER_Y = (-0.002, 0.002)
 YAW = (-0.6, 0.6)  # rad, object yaw
-# Start pose spread of the place task (rad per joint: waist, shoulder, elbow, forearm roll,
-# wrist angle, wrist rotate), ~+-6 cm around the neutral ee point. The prior's grasps end
-# spread over such a region, so the task's starts must cover it for the two to connect.
-HELD_OBJECT_JOINT_JITTER = (0.2, 0.12, 0.12, 0.0, 0.12, 0.0)
+# Where the place task starts (m): the held cube anywhere above the table area where the cube
+# may lie, at about the height the prior's grasps lift it to (`grasp_high`), so that the grasps'
+# ends fall among the task's starts; the hand points down within START_TILT (rad per axis).
+HELD_OBJECT_START_BOX = (OBJECT_ON_TABLE_X, OBJECT_ON_TABLE_Y, (0.17, 0.23))
+START_TILT = 0.12
 # How far below the ee point the held object's centre starts (m): where a grasp holds it (the
 # scripted grasps close about 1 cm above the centre; their lifted ends measured 8 +- 4 mm below).
 HELD_OBJECT_BELOW_EE = (0.002, 0.014)
@@ -88,10 +89,10 @@ CONDITIONS: dict[str, Condition] = {
         Condition(
             "pick_place/object_in_gripper",
             "pick_place",
-            "The arm holds the object near the neutral pose (joints jittered); the task-data condition.",
+            "The arm holds the object above the table, at carrying height; the task-data condition.",
             max_episode_steps=40,
             object_place="gripper",
-            arm_joint_jitter=HELD_OBJECT_JOINT_JITTER,
+            ee_start_box=HELD_OBJECT_START_BOX,
             task_data=True,
         ),
         Condition(

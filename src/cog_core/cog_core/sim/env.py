@@ -8,7 +8,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from cog_core.control import ACTION_DIM, NEUTRAL_JOINTS, STATE_DIM, STATE_NAMES, ActionLimits, validate_action
+from cog_core.control import ACTION_DIM, DOWN_ROT, NEUTRAL_JOINTS, STATE_DIM, STATE_NAMES, ActionLimits, validate_action
 from cog_core.sim import conditions as C
 from cog_core.sim.arm import SimArm
 from cog_core.sim.layout import SCENES, SceneLayout
@@ -21,6 +21,15 @@ IMAGE_SIZES = (48, 64)
 
 def _yaw_quat(yaw: float) -> np.ndarray:
     return np.array([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])
+
+
+def _axis_rotation(axis: int, angle: float) -> np.ndarray:
+    """Rotation matrix of `angle` rad about base axis 0 (x), 1 (y) or 2 (z)."""
+    c, s = np.cos(angle), np.sin(angle)
+    i, j = [k for k in range(3) if k != axis]
+    rot = np.eye(3)
+    rot[i, i], rot[i, j], rot[j, i], rot[j, j] = c, -s, s, c
+    return rot
 
 
 class CogEnv(gym.Env):
@@ -199,6 +208,17 @@ class CogEnv(gym.Env):
             pos = pos - np.array([0.0, 0.0, rng(C.HELD_OBJECT_BELOW_EE)])
         self._set_free_body(self._obj_qpos, pos, rng(C.YAW) if cond.object_place != "gripper" else 0.0)
 
+    def _start_joints(self, box: tuple[tuple[float, float], ...]) -> np.ndarray:
+        """Joints putting the ee point at a uniform point of `box`, pointing down within START_TILT."""
+        target = np.array([self._uniform(r) for r in box])
+        rot = DOWN_ROT
+        for axis, angle in enumerate(self.np_random.uniform(-C.START_TILT, C.START_TILT, 3)):
+            rot = _axis_rotation(axis, angle) @ rot
+        result = self.arm.controller.kinematics.ik(target, rot, seed=NEUTRAL_JOINTS, iterations=100)
+        if not result.success:
+            raise RuntimeError(f"{self.condition.name}: no IK solution for the start point {np.round(target, 3).tolist()}; shrink ee_start_box")
+        return result.joints
+
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start an episode; `options={"condition": name}` switches condition within the scene."""
         super().reset(seed=seed)
@@ -209,9 +229,8 @@ class CogEnv(gym.Env):
             self.condition = cond
         mujoco.mj_resetData(self.model, self.data)
         self.arm.reset()
-        if self.condition.arm_joint_jitter:
-            half = np.asarray(self.condition.arm_joint_jitter, dtype=float)
-            self.arm.set_joints(NEUTRAL_JOINTS + self.np_random.uniform(-half, half), gripper_open=True)
+        if self.condition.ee_start_box is not None:
+            self.arm.set_joints(self._start_joints(self.condition.ee_start_box), gripper_open=True)
         mujoco.mj_forward(self.model, self.data)
         self._place_scene()
         if self.condition.object_place == "gripper":

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cog_core.sim import CONDITIONS, make_env
-from cog_core.sim.conditions import OBJECT_ON_TABLE_X, OBJECT_ON_TABLE_Y, Condition
+from cog_core.sim.conditions import HELD_OBJECT_START_BOX, OBJECT_ON_TABLE_X, OBJECT_ON_TABLE_Y, Condition
 
 SEEDS = range(4)
 
@@ -70,23 +70,28 @@ def test_blocker_is_out_of_the_way_in_unblocked_conditions(condition):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_object_in_gripper_starts_held_near_neutral(seed):
+def test_object_in_gripper_starts_held_and_not_yet_placed(seed):
     env, obs, info = reset("pick_place/object_in_gripper", seed)
     assert info["grasped"] and not info["success"]
     assert obs["state"][8] == 0.0  # gripper-open flag off
 
 
-def test_object_in_gripper_starts_spread_around_the_neutral_pose():
+def test_object_in_gripper_starts_spread_over_its_start_box():
     """The place task's starts cover a region (where the prior's grasps end), not one exact state."""
-    neutral = reset("pick_place/object_on_table", 0)[0].arm.ee_pose()[0]
+    box = np.array(HELD_OBJECT_START_BOX)
     starts = []
-    for seed in range(20):
+    for seed in range(30):
         env, _, info = reset("pick_place/object_in_gripper", seed)
         assert info["grasped"], seed
         starts.append(env.arm.ee_pose()[0])
     starts = np.array(starts)
-    assert np.all(starts.std(axis=0) > 0.01)  # > 1 cm spread on every axis
-    assert np.all(np.linalg.norm(starts - neutral, axis=1) < 0.1)
+    assert np.all(starts > box[:, 0] - 0.005) and np.all(starts < box[:, 1] + 0.005)
+    assert np.all(starts.std(axis=0) > 0.25 * (box[:, 1] - box[:, 0]))  # uniform: std = 0.29 x width
+
+
+def test_conditions_reject_a_malformed_start_box():
+    with pytest.raises(ValueError, match="three"):
+        Condition("x/y", "x", "bad", max_episode_steps=1, ee_start_box=((0.2, 0.3), (0.0, 0.1)))
 
 
 def test_held_object_sits_below_the_ee_point_as_after_a_grasp():
@@ -96,11 +101,6 @@ def test_held_object_sits_below_the_ee_point_as_after_a_grasp():
         below.append(env.arm.ee_pose()[0][2] - env.object_pos()[2])
     assert 0.0 < min(below) and max(below) < 0.02
     assert 0.005 < np.mean(below) < 0.012  # grasps' lifted ends: 8 +- 4 mm
-
-
-def test_conditions_reject_a_jitter_that_is_not_one_value_per_joint():
-    with pytest.raises(ValueError, match="6 values"):
-        Condition("x/y", "x", "bad", max_episode_steps=1, arm_joint_jitter=(0.1, 0.1))
 
 
 @pytest.mark.parametrize("seed", SEEDS)
