@@ -19,15 +19,8 @@ class Condition:
     bottom_drawer_open: tuple[float, float] = (0.0, 0.0)  # fraction of travel
     top_drawer_open: tuple[float, float] = (0.0, 0.0)  # fraction of travel
     blocker: str = "aside"  # "aside" (somewhere on the free table) or "blocking" (in front of the bottom handle)
-    object_place: str = "drawer"  # "drawer", "table" or "gripper"
-    # Start the ee point uniformly in this box ((x lo, hi), (y lo, hi), (z lo, hi)), pointing down
-    # within START_TILT; None = start exactly at the neutral pose.
-    ee_start_box: tuple[tuple[float, float], ...] | None = None
+    object_place: str = "drawer"  # "drawer", "table" or "gripper" (grasped from the table at reset)
     task_data: bool = False  # the condition the task dataset is collected from
-
-    def __post_init__(self) -> None:
-        if self.ee_start_box is not None and (len(self.ee_start_box) != 3 or any(len(r) != 2 or r[0] > r[1] for r in self.ee_start_box)):
-            raise ValueError(f"{self.name}: ee_start_box needs three (low, high) ranges for x, y, z, got {self.ee_start_box}")
 
     @property
     def short(self) -> str:
@@ -45,14 +38,12 @@ BLOCKER_ASIDE_Y = (-0.065, 0.0)
 BLOCKER_FRONT_JITTER_X = (-0.003, 0.003)
 BLOCKER_FRONT_JITTER_Y = (-0.002, 0.002)
 YAW = (-0.6, 0.6)  # rad, object yaw
-# Where the place task starts (m): the held cube anywhere above the table area where the cube
-# may lie, at about the height the prior's grasps lift it to (`grasp_high`), so that the grasps'
-# ends fall among the task's starts; the hand points down within START_TILT (rad per axis).
-HELD_OBJECT_START_BOX = (OBJECT_ON_TABLE_X, OBJECT_ON_TABLE_Y, (0.17, 0.23))
-START_TILT = 0.12
-# How far below the ee point the held object's centre starts (m): where a grasp holds it (the
-# scripted grasps close about 1 cm above the centre; their lifted ends measured 8 +- 4 mm below).
-HELD_OBJECT_BELOW_EE = (0.002, 0.014)
+# "gripper" starts: at reset the scripted `grasp_high` (noise as in the prior data) picks the
+# object up from the table, and the episode begins where it ends, so the place task starts
+# where the prior's grasps end (as the original starts from a state saved after a grasp).
+RESET_GRASP_BEHAVIOUR = "grasp_high"
+RESET_GRASP_MAX_STEPS = 40
+RESET_GRASP_ATTEMPTS = 10
 
 _DRAWER_STEPS = 80
 CONDITIONS: dict[str, Condition] = {
@@ -89,10 +80,9 @@ CONDITIONS: dict[str, Condition] = {
         Condition(
             "pick_place/object_in_gripper",
             "pick_place",
-            "The arm holds the object above the table, at carrying height; the task-data condition.",
+            "The arm holds the object, just lifted from the table by a grasp; the task-data condition.",
             max_episode_steps=40,
             object_place="gripper",
-            ee_start_box=HELD_OBJECT_START_BOX,
             task_data=True,
         ),
         Condition(

@@ -8,7 +8,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from cog_core.control import ACTION_DIM, DOWN_ROT, NEUTRAL_JOINTS, STATE_DIM, STATE_NAMES, ActionLimits, validate_action
+from cog_core.control import ACTION_DIM, STATE_DIM, STATE_NAMES, ActionLimits, validate_action
 from cog_core.sim import conditions as C
 from cog_core.sim.arm import SimArm
 from cog_core.sim.layout import SCENES, SceneLayout
@@ -21,15 +21,6 @@ IMAGE_SIZES = (48, 64)
 
 def _yaw_quat(yaw: float) -> np.ndarray:
     return np.array([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])
-
-
-def _axis_rotation(axis: int, angle: float) -> np.ndarray:
-    """Rotation matrix of `angle` rad about base axis 0 (x), 1 (y) or 2 (z)."""
-    c, s = np.cos(angle), np.sin(angle)
-    i, j = [k for k in range(3) if k != axis]
-    rot = np.eye(3)
-    rot[i, i], rot[i, j], rot[j, i], rot[j, j] = c, -s, s, c
-    return rot
 
 
 class CogEnv(gym.Env):
@@ -203,21 +194,37 @@ class CogEnv(gym.Env):
             )
         elif cond.object_place == "table":
             pos = np.array([rng(C.OBJECT_ON_TABLE_X), rng(C.OBJECT_ON_TABLE_Y), half_z + 0.001])
-        else:  # in the gripper: between the pads, a little below the ee point as after a grasp
-            pos, _ = self.arm.ee_pose()
-            pos = pos - np.array([0.0, 0.0, rng(C.HELD_OBJECT_BELOW_EE)])
-        self._set_free_body(self._obj_qpos, pos, rng(C.YAW) if cond.object_place != "gripper" else 0.0)
+        else:  # on the table ("table", and "gripper" before the reset grasp)
+            pos = np.array([rng(C.OBJECT_ON_TABLE_X), rng(C.OBJECT_ON_TABLE_Y), half_z + 0.001])
+        self._set_free_body(self._obj_qpos, pos, rng(C.YAW))
 
-    def _start_joints(self, box: tuple[tuple[float, float], ...]) -> np.ndarray:
-        """Joints putting the ee point at a uniform point of `box`, pointing down within START_TILT."""
-        target = np.array([self._uniform(r) for r in box])
-        rot = DOWN_ROT
-        for axis, angle in enumerate(self.np_random.uniform(-C.START_TILT, C.START_TILT, 3)):
-            rot = _axis_rotation(axis, angle) @ rot
-        result = self.arm.controller.kinematics.ik(target, rot, seed=NEUTRAL_JOINTS, iterations=100)
-        if not result.success:
-            raise RuntimeError(f"{self.condition.name}: no IK solution for the start point {np.round(target, 3).tolist()}; shrink ee_start_box")
-        return result.joints
+    def _grasp_at_reset(self) -> None:
+        """Pick the object up from the table with the scripted grasp (not part of the episode)."""
+        from cog_core.scripted.policies import make_policy
+
+        rng = np.random.default_rng(int(self.np_random.integers(2**63)))
+        for _ in range(C.RESET_GRASP_ATTEMPTS):
+            policy = make_policy(C.RESET_GRASP_BEHAVIOUR, rng)
+            policy.reset(self.privileged())
+            for _ in range(C.RESET_GRASP_MAX_STEPS):
+                self.arm.apply(validate_action(policy.act(self.privileged())))
+                if policy.done:
+                    break
+            if policy.done and policy.success(self.privileged()):
+                return
+            self._restart_physics()  # a missed grasp: put the object back down and try again
+            self._place_scene()
+            self._settle()
+        raise RuntimeError(f"{self.condition.name}: the reset grasp failed {C.RESET_GRASP_ATTEMPTS} times in a row")
+
+    def _restart_physics(self) -> None:
+        mujoco.mj_resetData(self.model, self.data)
+        self.arm.reset()
+        mujoco.mj_forward(self.model, self.data)
+
+    def _settle(self) -> None:
+        mujoco.mj_forward(self.model, self.data)
+        mujoco.mj_step(self.model, self.data, nstep=2 * SUBSTEPS)  # let contacts settle
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start an episode; `options={"condition": name}` switches condition within the scene."""
@@ -227,17 +234,11 @@ class CogEnv(gym.Env):
             if cond.scene != self.condition.scene:
                 raise ValueError(f"condition {cond.name!r} belongs to scene {cond.scene!r}; this env runs {self.condition.scene!r}")
             self.condition = cond
-        mujoco.mj_resetData(self.model, self.data)
-        self.arm.reset()
-        if self.condition.ee_start_box is not None:
-            self.arm.set_joints(self._start_joints(self.condition.ee_start_box), gripper_open=True)
-        mujoco.mj_forward(self.model, self.data)
+        self._restart_physics()
         self._place_scene()
+        self._settle()
         if self.condition.object_place == "gripper":
-            half_y = self.layout.obj.half_size[1]
-            self.arm.set_joints(self.arm.joints(), gripper_open=False, finger_pos=half_y + 0.001)
-        mujoco.mj_forward(self.model, self.data)
-        mujoco.mj_step(self.model, self.data, nstep=2 * SUBSTEPS)  # let contacts settle
+            self._grasp_at_reset()
         self._t = 0
         return self.observation(), self.info()
 
