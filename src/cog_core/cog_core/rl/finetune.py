@@ -239,8 +239,8 @@ def plot_finetune(rows: list[dict[str, Any]], path: Path, condition: str) -> Non
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     eps = [r["episode"] for r in rows]
     per_condition = rows[0].get("eval_by_condition", {}) if rows else {}
-    for cond in per_condition:
-        ax.plot(eps, [r["eval_by_condition"][cond] for r in rows], ".-", alpha=0.8, label=f"eval: {cond}")
+    for i, cond in enumerate(per_condition):  # markers differ so that overlapping curves stay visible
+        ax.plot(eps, [r["eval_by_condition"][cond] for r in rows], "^v<>d"[i % 5] + "-", alpha=0.8, label=f"eval: {cond.split('/', 1)[-1]}")
     mean_label = "deterministic policy (eval, mean)" if per_condition else "deterministic policy (eval)"
     ax.plot(eps, [r["eval_success"] for r in rows], "o-", color="black" if per_condition else None, label=mean_label)
     train = [(r["episode"], r["train_success_recent"]) for r in rows if r["train_success_recent"] is not None]
@@ -249,7 +249,9 @@ def plot_finetune(rows: list[dict[str, Any]], path: Path, condition: str) -> Non
     ax.set_xlabel("online episodes")
     ax.set_ylabel("success rate")
     ax.set_ylim(-0.03, 1.03)
-    ax.set_title(f"online fine-tuning: {condition}")
+    names = [c.strip() for c in condition.split(",")]
+    title = names[0] if len(names) == 1 else f"{len(names)} {names[0].split('/')[0]} conditions taking turns"
+    ax.set_title(f"online fine-tuning: {title}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
