@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 from cog_core.cli import UserError
 
@@ -31,8 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__.split(":", 1)[1].strip(), epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--out", required=True, help="run directory (created)")
-    p.add_argument("--task", help="task dataset (.h5 from `cogrl convert --role task`)")
-    p.add_argument("--prior", help="prior dataset (.h5, rewards ignored); needed by cog, bc, bc-init, sac")
+    p.add_argument("--task", help="task dataset (.h5 from `cogrl convert --role task`; with --resume: the run's)")
+    p.add_argument("--prior", help="prior dataset (.h5, rewards ignored); needed by cog, bc, bc-init, sac (with --resume: the run's)")
     p.add_argument("--algo", choices=["cog", "bc", "bc-oracle", "bc-init", "no-prior", "sac"], help="algorithm (default cog)")
     p.add_argument("--obs", choices=["image", "image+state", "state"], help="observations (default image)")
     p.add_argument("--arch", choices=["paper", "fast"], help="image networks: paper (Fig. 8) or fast (default)")
@@ -44,7 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field (repeatable)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--force", action="store_true", help="start over even if --out already holds a run")
-    p.add_argument("--eval-conditions", help="comma-separated sim conditions to evaluate every eval_interval steps")
+    p.add_argument("--eval-conditions", help="comma-separated sim conditions to evaluate every eval_interval steps (--resume reuses the run's)")
     p.add_argument("--eval-episodes", type=int, default=10, help="episodes per condition per evaluation (default 10)")
     p.add_argument("--print-config", action="store_true", help="print the resolved config as YAML and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -61,10 +63,25 @@ def _overrides(args: argparse.Namespace) -> list[str]:
     return out + list(args.set)
 
 
+EVAL_SETTINGS = "eval_settings.json"  # a run's --eval-conditions/--eval-episodes, reused by --resume
+
+
+def _resume_defaults(args: argparse.Namespace, meta: dict, out: Path) -> None:
+    """Fill what --resume was not given from the run: its datasets and evaluation settings."""
+    for role in ("task", "prior"):
+        recorded = meta.get("data", {}).get(role, {}).get("file")
+        if getattr(args, role) is None and recorded:
+            if not Path(recorded).is_file():
+                raise UserError(f"the run was trained on {recorded}, which is gone; pass --{role} with its new path")
+            setattr(args, role, recorded)
+    settings = out / EVAL_SETTINGS
+    if args.eval_conditions is None and settings.is_file():
+        saved = json.loads(settings.read_text())
+        args.eval_conditions, args.eval_episodes = saved["conditions"], saved["episodes"]
+
+
 def run(args: argparse.Namespace) -> int:
     """Train; print a summary; return 0, or 130 after Ctrl-C (checkpoint saved)."""
-    from pathlib import Path
-
     from rich.console import Console
     from rich.table import Table
 
@@ -82,9 +99,11 @@ def run(args: argparse.Namespace) -> int:
         if args.resume:
             if not ckpt.is_file():
                 raise UserError(f"--resume: {ckpt} does not exist; start a new run without --resume")
-            cfg = from_dict(TrainConfig, load_checkpoint(ckpt)["meta"]["config"])
+            meta = load_checkpoint(ckpt)["meta"]
+            cfg = from_dict(TrainConfig, meta["config"])
             if args.steps is not None:
                 cfg.steps = args.steps
+            _resume_defaults(args, meta, out)
         else:
             if ckpt.exists() and not args.force:
                 raise UserError(f"{out} already holds a run; pass --resume to continue it or --force to start over")
@@ -109,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
     eval_fn = None
     if args.eval_conditions:
         eval_fn = sim_eval_fn([c for c in args.eval_conditions.split(",") if c], args.eval_episodes)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / EVAL_SETTINGS).write_text(json.dumps({"conditions": args.eval_conditions, "episodes": args.eval_episodes}))
     try:
         if args.resume:
             trainer = Trainer.resume(out, data, eval_fn, steps=cfg.steps)
@@ -138,6 +159,6 @@ def run(args: argparse.Namespace) -> int:
     table.add_row("checkpoint", str(ckpt))
     console.print(table)
     if result["interrupted"]:
-        console.print(f"interrupted at step {result['step']}; checkpoint saved. Continue with: cogrl train --out {out} --task ... --resume")
+        console.print(f"interrupted at step {result['step']}; checkpoint saved. Continue with: cogrl train --out {out} --resume")
         return 130
     return 0

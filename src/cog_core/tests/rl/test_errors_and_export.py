@@ -110,6 +110,9 @@ def test_cli_train_export(tmp_path, capsys):
     assert cli_main(["train", "--out", str(run), "--task", str(tmp_path / "task.h5"), "--prior", str(tmp_path / "prior.h5"),
                      "--resume", "--steps", "5", "--quiet"]) == 0
     assert torch.load(run / "checkpoint.pt", weights_only=True)["meta_json"].count('"step": 5') == 1
+    # --resume alone: the datasets recorded in the checkpoint
+    assert cli_main(["train", "--out", str(run), "--resume", "--steps", "6", "--quiet"]) == 0
+    assert torch.load(run / "checkpoint.pt", weights_only=True)["meta_json"].count('"step": 6') == 1
     assert cli_main(argv[:-len(small)] + ["--set", "cql.alfa=2", "--force"]) == 2
     assert "unknown key" in capsys.readouterr().err
     assert cli_main(argv + ["--obs", "state", "--force"]) == 2
@@ -119,3 +122,15 @@ def test_cli_train_export(tmp_path, capsys):
     rt = PolicyRuntime.load(tmp_path / "pol")
     action = rt.act({"image": np.zeros((48, 48, 3), np.uint8)})  # speed: benchmarks/train_speed.py
     assert action.shape == (8,) and np.all(np.abs(action) <= 1)
+
+
+def test_cli_resume_keeps_evaluating_the_runs_conditions(tmp_path):
+    _write_h5(tmp_path / "task.h5", synthetic_transitions(3, 8, ("image", "state"), image_size=48, seed=1), "task")
+    run = tmp_path / "run"
+    argv = ["train", "--algo", "no-prior", "--task", str(tmp_path / "task.h5"), "--obs", "image", "--steps", "2",
+            "--batch-size", "8", "--out", str(run), "--quiet", "--set", "net.fast_channels=4,8,8", "--set", "net.fast_hidden=16,16",
+            "--set", "eval_interval=2", "--eval-conditions", "pick_place/object_in_gripper", "--eval-episodes", "1"]
+    assert cli_main(argv) == 0
+    assert cli_main(["train", "--out", str(run), "--resume", "--steps", "4", "--quiet"]) == 0
+    steps = [json.loads(line)["step"] for line in (run / "eval.jsonl").read_text().splitlines()]
+    assert steps == [2, 4]
