@@ -85,6 +85,8 @@ class TableConfig:
                 raise ValueError(f"unknown method {m!r}; valid: {', '.join(METHODS)}")
         if not self.seeds:
             raise ValueError("give at least one seed")
+        if self.obs not in ("state", "image", "image+state"):
+            raise ValueError(f"unknown observations {self.obs!r}; valid: state, image, image+state")
         if self.steps < 1 or self.eval_episodes < 1 or self.workers < 1:
             raise ValueError("steps, eval episodes and workers must be >= 1")
 
@@ -117,7 +119,7 @@ def command_line(cfg: dict) -> str:
     for flag, key in (("--scenes", "scenes"), ("--methods", "methods"), ("--seeds", "seeds")):
         if tuple(cfg[key]) != tuple(getattr(base, key)):
             parts.append(f"{flag} {','.join(map(str, cfg[key]))}")
-    for flag, key in (("--steps", "steps"), ("--eval-episodes", "eval_episodes")):
+    for flag, key in (("--obs", "obs"), ("--steps", "steps"), ("--eval-episodes", "eval_episodes")):
         if cfg[key] != getattr(base, key):
             parts.append(f"{flag} {cfg[key]}")
     return " ".join(parts + [f"--out {cfg['out']}"])

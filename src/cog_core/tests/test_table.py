@@ -48,6 +48,7 @@ def test_report_command_names_only_what_differs_from_the_preset_and_sizes_come_f
 
     assert command_line(asdict(table_config("cpu", out="results"))) == "cogrl table --preset cpu --out results"
     assert command_line(asdict(table_config("cpu", out="r", seeds=(0, 1), steps=5000))) == "cogrl table --preset cpu --seeds 0,1 --steps 5000 --out r"
+    assert command_line(asdict(table_config("cpu", out="r", obs="image+state"))) == "cogrl table --preset cpu --obs image+state --out r"
     summary = tmp_path / "bags" / "drawer-task" / "collection_summary.json"
     summary.parent.mkdir(parents=True)
     summary.write_text(json.dumps({"transitions": 4321}))
@@ -57,6 +58,8 @@ def test_report_command_names_only_what_differs_from_the_preset_and_sizes_come_f
 def test_bad_table_requests_are_clear():
     with pytest.raises(ValueError, match="unknown scene 'kitchen'"):
         table_config("cpu", scenes=("kitchen",))
+    with pytest.raises(ValueError, match="unknown observations 'depth'"):
+        table_config("cpu", obs="depth")
     with pytest.raises(ValueError, match="unknown method 'dqn'"):
         table_config("cpu", methods=("dqn",))
     with pytest.raises(ValueError, match="unknown preset"):

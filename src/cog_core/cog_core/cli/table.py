@@ -34,6 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scenes", default=None, help=f"comma-separated subset of {','.join(SCENES)}")
     p.add_argument("--methods", default=None, help=f"comma-separated subset of {','.join(METHODS)}")
     p.add_argument("--seeds", default=None, help="comma-separated training seeds (default from the preset)")
+    p.add_argument("--obs", default=None, choices=("state", "image", "image+state"),
+                   help="observations of every run (default from the preset; images use the fast networks unless the preset says otherwise)")
     p.add_argument("--steps", type=int, default=None, help="gradient steps per run (default from the preset)")
     p.add_argument("--eval-episodes", type=int, default=None, help="final evaluation episodes per condition")
     p.add_argument("--workers", type=int, default=None, help="runs trained at once, one CPU thread each (default 2)")
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = table_config(
             args.preset, out=args.out, scenes=_csv(args.scenes), methods=_csv(args.methods),
-            seeds=None if seeds is None else tuple(int(s) for s in seeds), steps=args.steps,
+            seeds=None if seeds is None else tuple(int(s) for s in seeds), obs=args.obs, steps=args.steps,
             eval_episodes=args.eval_episodes, workers=args.workers,
         )
     except ValueError as err:
