@@ -29,8 +29,9 @@ DISCRETE = 0.9
 HOVER = 0.07  # m above a grasp point while aligning
 LIFT_Z = (0.15, 0.02)  # N(mean, std) m: lift height after a grasp
 # Lift target of `grasp_high`, the pick-place prior's grasps. The lift stops within half a
-# threshold (~2 cm) of it, so grasps end at ~0.20 m, amid the place task's start box
-# (sim.conditions.HELD_OBJECT_START_BOX): the grasps end where the task begins.
+# threshold (~2 cm) of it, so grasps end at ~0.20 m, about the neutral pose's height; the
+# simulator also runs this grasp at reset for `pick_place/object_in_gripper`, so the place task
+# starts where these grasps end.
 HIGH_LIFT_Z = (0.21, 0.01)
 # Close height: the hand closes once the ee point is within this height (m) above the grasp point,
 # drawn per episode from N(mean, std). It is sharp (small std) and the descent aims at the grasp

@@ -49,8 +49,8 @@ PRESETS: dict[str, Preset] = {
             "pick_place",
             10_000,
             (MixEntry("weak_grasp_high", "pick_place/object_on_table"),),
-            "Grasp attempts of the object on the table, lifted to about the neutral height where "
-            "the place task starts (weak: half aim at a random point).",
+            "Grasp attempts of the object on the table, lifted to ~0.20 m, where the place task "
+            "starts (weak: half aim at a random point).",
         ),
         Preset(
             "pick-place-task",

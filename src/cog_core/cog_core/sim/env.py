@@ -192,9 +192,7 @@ class CogEnv(gym.Env):
                     floor_z + half_z + 0.001,
                 ]
             )
-        elif cond.object_place == "table":
-            pos = np.array([rng(C.OBJECT_ON_TABLE_X), rng(C.OBJECT_ON_TABLE_Y), half_z + 0.001])
-        else:  # on the table ("table", and "gripper" before the reset grasp)
+        else:  # on the table ("table", and "gripper" before the reset grasp picks it up)
             pos = np.array([rng(C.OBJECT_ON_TABLE_X), rng(C.OBJECT_ON_TABLE_Y), half_z + 0.001])
         self._set_free_body(self._obj_qpos, pos, rng(C.YAW))
 
