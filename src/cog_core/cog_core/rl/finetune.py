@@ -3,8 +3,8 @@ episodes in the simulator, mixing the offline data with the growing online buffe
 
 Each online episode is rolled out with the stochastic policy (tanh-Gaussian samples) from an
 initial condition (several conditions of one scene take turns, so that fine-tuning on one does
-not make the policy forget another), its transitions (with the sim's true rewards) join the online buffer, and
-`updates_per_step` gradient steps per collected env step follow; each batch draws
+not make the policy forget another), its transitions (with the sim's true rewards) join the
+online buffer, and `updates_per_step` gradient steps per collected env step follow; each batch draws
 `online_fraction` of its rows from the online buffer once it holds a batch. Every
 `eval_interval` episodes the deterministic policy is evaluated and a checkpoint is written,
 so `cogrl eval --run OUT` and `cogrl export --run OUT` work on the fine-tuned policy.
