@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cog_core.rl.config import OBS_MODES
+
 METHODS = ("no-prior", "bc-init", "bc", "bc-oracle", "sac", "cog")  # Table 1's column order
 METHOD_TITLES = {"no-prior": "no prior", "bc-init": "BC init", "bc": "BC all", "bc-oracle": "BC oracle", "sac": "SAC", "cog": "COG"}
 
@@ -85,8 +87,8 @@ class TableConfig:
                 raise ValueError(f"unknown method {m!r}; valid: {', '.join(METHODS)}")
         if not self.seeds:
             raise ValueError("give at least one seed")
-        if self.obs not in ("state", "image", "image+state"):
-            raise ValueError(f"unknown observations {self.obs!r}; valid: state, image, image+state")
+        if self.obs not in OBS_MODES:
+            raise ValueError(f"unknown observations {self.obs!r}; valid: {', '.join(OBS_MODES)}")
         if self.steps < 1 or self.eval_episodes < 1 or self.workers < 1:
             raise ValueError("steps, eval episodes and workers must be >= 1")
 

@@ -54,26 +54,28 @@ def run(args: argparse.Namespace) -> int:
     from cog_core.data.dataset import DatasetError
     from cog_core.rl.checkpoint import CheckpointError, load_checkpoint
     from cog_core.rl.config import TrainConfig
-    from cog_core.rl.data import DataMismatch, load_train_data
+    from cog_core.rl.data import DataMismatch, load_train_data, recorded_dataset
     from cog_core.rl.finetune import FinetuneConfig, Finetuner
     from cog_core.rl.trainer import Trainer
-    from cog_core.sim import get_condition
 
     run_dir = Path(args.run)
     ckpt = run_dir / "checkpoint.pt"
+    ft_cfg = FinetuneConfig(condition=args.condition, episodes=args.episodes, updates_per_step=args.updates_per_step,
+                            online_fraction=args.online_fraction, eval_interval=args.eval_interval,
+                            eval_episodes=args.eval_episodes, seed=args.seed)
     try:
-        for name in args.condition.split(","):
-            get_condition(name.strip())
+        ft_cfg.validate()
         meta = load_checkpoint(ckpt)["meta"]
     except KeyError as err:
         raise UserError(str(err).strip("'\"")) from None
+    except ValueError as err:
+        raise UserError(str(err)) from None
     except (FileNotFoundError, CheckpointError) as err:
         raise UserError(f"{ckpt}: {err}; --run must be a `cogrl train` run directory") from None
     cfg = from_dict(TrainConfig, meta["config"])
     paths = {}
     for role, given in (("task", args.task), ("prior", args.prior)):
-        recorded = meta.get("data", {}).get(role, {}).get("file")
-        paths[role] = given or recorded
+        paths[role] = given or recorded_dataset(meta, role)
     if paths["task"] is None or (cfg.needs_prior and paths["prior"] is None):
         raise UserError("the run does not record its dataset files; pass --task (and --prior)")
     try:
@@ -81,9 +83,6 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out or f"{run_dir}_finetune_{args.condition.replace('/', '_').replace(',', '+')}")
         trainer = Trainer(cfg, data, out)
         trainer.load(ckpt)
-        ft_cfg = FinetuneConfig(condition=args.condition, episodes=args.episodes, updates_per_step=args.updates_per_step,
-                                online_fraction=args.online_fraction, eval_interval=args.eval_interval,
-                                eval_episodes=args.eval_episodes, seed=args.seed)
         finetuner = Finetuner(trainer, data, ft_cfg, out)
     except (DatasetError, DataMismatch, ValueError, FileNotFoundError) as err:
         raise UserError(str(err)) from None

@@ -11,6 +11,7 @@ def _csv(text: str | None) -> tuple[str, ...] | None:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `cogrl table`."""
+    from cog_core.rl.config import OBS_MODES
     from cog_core.table import METHODS, SCENES, TABLE_PRESETS
 
     p = sub.add_parser(
@@ -34,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scenes", default=None, help=f"comma-separated subset of {','.join(SCENES)}")
     p.add_argument("--methods", default=None, help=f"comma-separated subset of {','.join(METHODS)}")
     p.add_argument("--seeds", default=None, help="comma-separated training seeds (default from the preset)")
-    p.add_argument("--obs", default=None, choices=("state", "image", "image+state"),
+    p.add_argument("--obs", default=None, choices=OBS_MODES,
                    help="observations of every run (default from the preset; images use the fast networks unless the preset says otherwise)")
     p.add_argument("--steps", type=int, default=None, help="gradient steps per run (default from the preset)")
     p.add_argument("--eval-episodes", type=int, default=None, help="final evaluation episodes per condition")

@@ -28,6 +28,8 @@ The run directory gets config.yaml, metrics.csv, eval.jsonl, tb/ (TensorBoard), 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register `train`."""
+    from cog_core.rl.config import ALGOS, ARCHS, OBS_MODES
+
     p = subparsers.add_parser(
         "train", help="train COG (CQL) or a baseline policy offline from datasets",
         description=__doc__.split(":", 1)[1].strip(), epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -35,9 +37,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="run directory (created)")
     p.add_argument("--task", help="task dataset (.h5 from `cogrl convert --role task`; with --resume: the run's)")
     p.add_argument("--prior", help="prior dataset (.h5, rewards ignored); needed by cog, bc, bc-init, sac (with --resume: the run's)")
-    p.add_argument("--algo", choices=["cog", "bc", "bc-oracle", "bc-init", "no-prior", "sac"], help="algorithm (default cog)")
-    p.add_argument("--obs", choices=["image", "image+state", "state"], help="observations (default image)")
-    p.add_argument("--arch", choices=["paper", "fast"], help="image networks: paper (Fig. 8) or fast (default)")
+    p.add_argument("--algo", choices=ALGOS, help="algorithm (default cog)")
+    p.add_argument("--obs", choices=OBS_MODES, help="observations (default image)")
+    p.add_argument("--arch", choices=ARCHS, help="image networks: paper (Fig. 8) or fast (default)")
     p.add_argument("--steps", type=int, help="total gradient steps")
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--batch-size", type=int, help="batch size (default 256)")
@@ -68,8 +70,10 @@ EVAL_SETTINGS = "eval_settings.json"  # a run's --eval-conditions/--eval-episode
 
 def _resume_defaults(args: argparse.Namespace, meta: dict, out: Path) -> None:
     """Fill what --resume was not given from the run: its datasets and evaluation settings."""
+    from cog_core.rl.data import recorded_dataset
+
     for role in ("task", "prior"):
-        recorded = meta.get("data", {}).get(role, {}).get("file")
+        recorded = recorded_dataset(meta, role)
         if getattr(args, role) is None and recorded:
             if not Path(recorded).is_file():
                 raise UserError(f"the run was trained on {recorded}, which is gone; pass --{role} with its new path")

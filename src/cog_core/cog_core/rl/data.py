@@ -243,6 +243,11 @@ class TrainData:
         return out
 
 
+def recorded_dataset(meta: dict, role: str) -> str | None:
+    """The dataset file a checkpoint's run trained on for `role` ("task" or "prior"), if recorded."""
+    return meta.get("data", {}).get(role, {}).get("file")
+
+
 def load_train_data(cfg: TrainConfig, task_path: str | Path, prior_path: str | Path | None) -> TrainData:
     """Load the task (and, if the algorithm uses it, the prior) dataset for `cfg` as TrainData.
 
