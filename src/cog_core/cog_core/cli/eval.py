@@ -9,7 +9,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `cogrl eval`."""
     p = sub.add_parser(
         "eval",
-        help="evaluate a trained policy in the simulator (success at the final step, 95% CI)",
+        help="evaluate a trained policy in the simulator (success at the final step, 95%% CI)",
         description=(
             "Roll the deterministic policy (tanh of the mean) out in the built-in simulator and report, "
             "per initial condition, the fraction of episodes that succeed at their final step, with a "
