@@ -65,8 +65,7 @@ class TableConfig:
     methods: tuple[str, ...] = METHODS
     seeds: tuple[int, ...] = (0, 1, 2)
     obs: str = "state"  # state | image | image+state
-    steps: int = 20_000  # gradient steps per run
-    scene_steps: dict[str, int] = field(default_factory=dict)  # per-scene exceptions to `steps` (--steps clears them)
+    steps: int = 60_000  # gradient steps per run
     # (prior, task) fractions of the paper's dataset sizes. Pick-place: 2000 grasp / 500 place
     # episodes; at 500 / 200, COG stitched nothing (docs/results.md).
     scales: dict[str, tuple[float, float]] = field(default_factory=lambda: {"drawer": (0.01, 0.02), "pick-place": (0.2, 0.1)})
@@ -92,26 +91,19 @@ class TableConfig:
             raise ValueError(f"unknown observations {self.obs!r}; valid: {', '.join(OBS_MODES)}")
         if self.steps < 1 or self.eval_episodes < 1 or self.workers < 1:
             raise ValueError("steps, eval episodes and workers must be >= 1")
-        for s, n in self.scene_steps.items():
-            if s not in SCENES or n < 1:
-                raise ValueError(f"scene_steps: {s}={n}; give a scene of {', '.join(SCENES)} and steps >= 1")
-
-    def steps_for(self, scene: str) -> int:
-        """Gradient steps per run in `scene`."""
-        return self.scene_steps.get(scene, self.steps)
 
 
 _CPU_OVERRIDES = (
     "sac.bc_warmstart_steps=2000",  # the paper's 10K is tuned for its 3M-update runs
-    "sac.policy_lr=1e-3",  # 1e-4 fits the single gripper-closing step far too slowly in 20K updates
+    "sac.policy_lr=1e-3",  # 1e-4 fits the single gripper-closing step far too slowly in 20K-60K updates
     "data.bc_init_prior_steps=5000",  # bc-init: BC on the prior, then CQL on the task data
 )
 
 TABLE_PRESETS: dict[str, TableConfig] = {
     # What this 2-core machine can run in an afternoon: state observations, 1-20 % of the
-    # paper's data, 100 evaluation episodes; 20K updates in the drawer, 60K in pick-place (the
-    # grasp-then-place stitch appears between 20K and 60K: docs/results.md).
-    "cpu": TableConfig(preset="cpu", train_overrides=_CPU_OVERRIDES, scene_steps={"pick-place": 60_000}),
+    # paper's data, 60K updates (the novel conditions' stitches appear between 20K and 60K:
+    # docs/results.md), 100 evaluation episodes.
+    "cpu": TableConfig(preset="cpu", train_overrides=_CPU_OVERRIDES),
     # A minutes-long check of the whole command (used by the tests).
     "smoke": TableConfig(preset="smoke", seeds=(0,), steps=300, scales={"drawer": (0.0004, 0.001), "pick-place": (0.002, 0.002)},
                          train_overrides=("sac.bc_warmstart_steps=100", "data.bc_init_prior_steps=100"),
@@ -131,7 +123,7 @@ def command_line(cfg: dict) -> str:
         if tuple(cfg[key]) != tuple(getattr(base, key)):
             parts.append(f"{flag} {','.join(map(str, cfg[key]))}")
     for flag, key in (("--obs", "obs"), ("--steps", "steps"), ("--eval-episodes", "eval_episodes")):
-        if cfg[key] != getattr(base, key) or (key == "steps" and cfg["scene_steps"] != base.scene_steps):
+        if cfg[key] != getattr(base, key):
             parts.append(f"{flag} {cfg[key]}")
     return " ".join(parts + [f"--out {cfg['out']}"])
 
@@ -150,13 +142,10 @@ def recorded_sizes(out: Path, scenes: Sequence[str]) -> dict[str, int]:
 
 
 def table_config(preset: str, **overrides) -> TableConfig:
-    """A preset with fields replaced (None values are ignored); `steps` applies to every scene."""
+    """A preset with fields replaced (None values are ignored)."""
     if preset not in TABLE_PRESETS:
         raise ValueError(f"unknown preset {preset!r}; valid: {', '.join(TABLE_PRESETS)}")
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if "steps" in overrides:
-        overrides.setdefault("scene_steps", {})
-    cfg = replace(TABLE_PRESETS[preset], **overrides)
+    cfg = replace(TABLE_PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None})
     cfg.validate()
     return cfg
 
@@ -172,7 +161,6 @@ def _jobs(cfg: TableConfig, out: Path, scene: Scene, data: dict[str, Path]):
     from cog_core.pipeline import Job, cogrl_command, train_command
 
     jobs = []
-    steps = cfg.steps_for(scene.name)
     # Seed by seed, COG and no-prior first: an interrupted experiment has whole tables of early seeds.
     order = sorted(cfg.methods, key=lambda m: (m not in ("cog", "no-prior"), METHODS.index(m) if m != "cog" else -1))
     for seed in cfg.seeds:
@@ -182,13 +170,13 @@ def _jobs(cfg: TableConfig, out: Path, scene: Scene, data: dict[str, Path]):
                 continue
             resume = (run / "checkpoint.pt").is_file()
             overrides = [*cfg.train_overrides, f"eval_interval={cfg.curve_interval}", f"ckpt_interval={cfg.curve_interval}"]
-            train = train_command(method, data["task"], data["prior"], cfg.obs, steps, seed, run, overrides,
+            train = train_command(method, data["task"], data["prior"], cfg.obs, cfg.steps, seed, run, overrides,
                                   scene.conditions, cfg.curve_episodes, resume=resume)
             evaluate = cogrl_command("eval", "--run", str(run), "--conditions", ",".join(scene.conditions),
                                      "--episodes", str(cfg.eval_episodes), "--json", str(run / "final_eval.json"))
             if method == "cog" and seed == cfg.seeds[0] and cfg.videos:
                 evaluate += ["--videos", str(cfg.videos), "--video-dir", str(out / "videos" / scene.name)]
-            jobs.append(Job(f"{scene.name}/{method}/seed{seed}", [train, evaluate], run / "log.txt", run, steps))
+            jobs.append(Job(f"{scene.name}/{method}/seed{seed}", [train, evaluate], run / "log.txt", run, cfg.steps))
     return jobs
 
 
@@ -332,8 +320,7 @@ def markdown_report(report: dict) -> str:
     lines += [
         "", "## Setup", "",
         f"- Command: `{command_line(cfg)}`",
-        f"- Observations: `{cfg['obs']}`; {cfg['steps']} gradient steps per run"
-        + "".join(f" ({s}: {n})" for s, n in cfg.get("scene_steps", {}).items() if s in cfg["scenes"]) + "; overrides: "
+        f"- Observations: `{cfg['obs']}`; {cfg['steps']} gradient steps per run; overrides: "
         + (", ".join(f"`{o}`" for o in cfg["train_overrides"]) or "none"),
         "- Data (transitions): " + ", ".join(f"{k} {v}" for k, v in report["dataset_transitions"].items())
         + "; scales (prior, task) of the paper's sizes: " + ", ".join(f"{k} {tuple(v)}" for k, v in cfg["scales"].items()),

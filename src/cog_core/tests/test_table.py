@@ -64,26 +64,6 @@ def test_bad_table_requests_are_clear():
         table_config("cpu", methods=("dqn",))
     with pytest.raises(ValueError, match="unknown preset"):
         table_config("huge")
-    with pytest.raises(ValueError, match="scene_steps: kitchen=5"):
-        table_config("cpu", scene_steps={"kitchen": 5})
-
-
-def test_steps_per_scene_come_from_the_preset_until_steps_is_given(tmp_path):
-    from dataclasses import asdict
-
-    from cog_core.table import SCENES, _jobs
-
-    cfg = table_config("cpu", out=str(tmp_path))
-    assert (cfg.steps_for("drawer"), cfg.steps_for("pick-place")) == (20_000, 60_000)
-    data = {"task": tmp_path / "task.h5", "prior": tmp_path / "prior.h5"}
-    for scene, steps in (("drawer", 20_000), ("pick-place", 60_000)):
-        jobs = _jobs(cfg, tmp_path, SCENES[scene], data)
-        train = jobs[0].commands[0]
-        assert jobs[0].steps == steps and train[train.index("--steps") + 1] == str(steps)
-    given = table_config("cpu", out="r", steps=20_000)  # --steps means every scene
-    assert given.steps_for("pick-place") == 20_000
-    assert command_line(asdict(given)) == "cogrl table --preset cpu --steps 20000 --out r"
-    assert "20000 gradient steps per run (pick-place: 60000)" in markdown_report(collect_report(cfg, tmp_path, {}, 0.0))
 
 
 @pytest.mark.slow

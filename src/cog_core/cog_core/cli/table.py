@@ -23,9 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "OUT/results.md (mean and std over seeds, pooled 95% intervals, the paper's numbers beside ours), "
             "OUT/results.json, learning curves OUT/curves_<scene>.png and COG rollout videos in OUT/videos. "
             "Finished runs are kept: running the command again resumes. Presets: "
-            + "; ".join(f"{k}: {v.obs} obs, {v.steps} steps"
-                        + "".join(f" ({s}: {n})" for s, n in v.scene_steps.items())
-                        + f", seeds {list(v.seeds)}, {v.eval_episodes} eval episodes"
+            + "; ".join(f"{k}: {v.obs} obs, {v.steps} steps, seeds {list(v.seeds)}, {v.eval_episodes} eval episodes"
                         for k, v in TABLE_PRESETS.items())
         ),
         epilog="example: cogrl table --preset cpu --out results/    (about 2.3 h on 2 CPU cores; --seeds 0,1 took 94 min)\n"
@@ -39,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", default=None, help="comma-separated training seeds (default from the preset)")
     p.add_argument("--obs", default=None, choices=OBS_MODES,
                    help="observations of every run (default from the preset; images use the fast networks unless the preset says otherwise)")
-    p.add_argument("--steps", type=int, default=None, help="gradient steps per run, in every scene (default from the preset)")
+    p.add_argument("--steps", type=int, default=None, help="gradient steps per run (default from the preset)")
     p.add_argument("--eval-episodes", type=int, default=None, help="final evaluation episodes per condition")
     p.add_argument("--workers", type=int, default=None, help="runs trained at once, one CPU thread each (default 2)")
     p.add_argument("--report-only", action="store_true", help="only rebuild the report from finished runs in OUT")
