@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from cog_core.data.dataset import DatasetError
     from cog_core.rl.checkpoint import CheckpointError, load_checkpoint
     from cog_core.rl.config import TrainConfig
-    from cog_core.rl.data import DataMismatch, load_train_data, recorded_dataset
+    from cog_core.rl.data import DataMismatch, load_train_data, run_dataset
     from cog_core.rl.finetune import FinetuneConfig, Finetuner
     from cog_core.rl.trainer import Trainer
 
@@ -73,9 +73,10 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, CheckpointError) as err:
         raise UserError(f"{ckpt}: {err}; --run must be a `cogrl train` run directory") from None
     cfg = from_dict(TrainConfig, meta["config"])
-    paths = {}
-    for role, given in (("task", args.task), ("prior", args.prior)):
-        paths[role] = given or recorded_dataset(meta, role)
+    try:
+        paths = {role: run_dataset(meta, role, given) for role, given in (("task", args.task), ("prior", args.prior))}
+    except FileNotFoundError as err:
+        raise UserError(str(err)) from None
     if paths["task"] is None or (cfg.needs_prior and paths["prior"] is None):
         raise UserError("the run does not record its dataset files; pass --task (and --prior)")
     try:

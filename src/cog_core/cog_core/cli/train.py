@@ -70,14 +70,13 @@ EVAL_SETTINGS = "eval_settings.json"  # a run's --eval-conditions/--eval-episode
 
 def _resume_defaults(args: argparse.Namespace, meta: dict, out: Path) -> None:
     """Fill what --resume was not given from the run: its datasets and evaluation settings."""
-    from cog_core.rl.data import recorded_dataset
+    from cog_core.rl.data import run_dataset
 
     for role in ("task", "prior"):
-        recorded = recorded_dataset(meta, role)
-        if getattr(args, role) is None and recorded:
-            if not Path(recorded).is_file():
-                raise UserError(f"the run was trained on {recorded}, which is gone; pass --{role} with its new path")
-            setattr(args, role, recorded)
+        try:
+            setattr(args, role, run_dataset(meta, role, getattr(args, role)))
+        except FileNotFoundError as err:
+            raise UserError(str(err)) from None
     settings = out / EVAL_SETTINGS
     if args.eval_conditions is None and settings.is_file():
         saved = json.loads(settings.read_text())

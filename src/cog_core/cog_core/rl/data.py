@@ -243,9 +243,17 @@ class TrainData:
         return out
 
 
-def recorded_dataset(meta: dict, role: str) -> str | None:
-    """The dataset file a checkpoint's run trained on for `role` ("task" or "prior"), if recorded."""
-    return meta.get("data", {}).get(role, {}).get("file")
+def run_dataset(meta: dict, role: str, given: str | None = None) -> str | None:
+    """The dataset for `role` ("task" or "prior") of a checkpoint's run: `given`, else the file it recorded.
+
+    Raises FileNotFoundError naming the fix when the recorded file is gone.
+    """
+    if given is not None:
+        return given
+    recorded = meta.get("data", {}).get(role, {}).get("file")
+    if recorded and not Path(recorded).is_file():
+        raise FileNotFoundError(f"the run was trained on {recorded}, which is gone; pass --{role} with its new path")
+    return recorded
 
 
 def load_train_data(cfg: TrainConfig, task_path: str | Path, prior_path: str | Path | None) -> TrainData:
