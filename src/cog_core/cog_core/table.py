@@ -125,6 +125,8 @@ def command_line(cfg: dict) -> str:
     for flag, key in (("--obs", "obs"), ("--steps", "steps"), ("--eval-episodes", "eval_episodes")):
         if cfg[key] != getattr(base, key):
             parts.append(f"{flag} {cfg[key]}")
+    extra = tuple(cfg["train_overrides"])[len(base.train_overrides):]
+    parts += [f"--set {o}" for o in extra]
     return " ".join(parts + [f"--out {cfg['out']}"])
 
 
@@ -141,11 +143,17 @@ def recorded_sizes(out: Path, scenes: Sequence[str]) -> dict[str, int]:
     return sizes
 
 
-def table_config(preset: str, **overrides) -> TableConfig:
-    """A preset with fields replaced (None values are ignored)."""
+def table_config(preset: str, extra_overrides: Sequence[str] = (), **overrides) -> TableConfig:
+    """A preset with fields replaced (None values are ignored) and `extra_overrides` (KEY=VALUE
+    training settings) appended to its own, so they win."""
     if preset not in TABLE_PRESETS:
         raise ValueError(f"unknown preset {preset!r}; valid: {', '.join(TABLE_PRESETS)}")
-    cfg = replace(TABLE_PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None})
+    for item in extra_overrides:
+        if "=" not in item:
+            raise ValueError(f"--set takes KEY=VALUE (e.g. sac.policy_lr=3e-4), got {item!r}")
+    base = TABLE_PRESETS[preset]
+    cfg = replace(base, train_overrides=(*base.train_overrides, *extra_overrides),
+                  **{k: v for k, v in overrides.items() if v is not None})
     cfg.validate()
     return cfg
 

@@ -49,6 +49,9 @@ def test_report_command_names_only_what_differs_from_the_preset_and_sizes_come_f
     assert command_line(asdict(table_config("cpu", out="results"))) == "cogrl table --preset cpu --out results"
     assert command_line(asdict(table_config("cpu", out="r", seeds=(0, 1), steps=5000))) == "cogrl table --preset cpu --seeds 0,1 --steps 5000 --out r"
     assert command_line(asdict(table_config("cpu", out="r", obs="image+state"))) == "cogrl table --preset cpu --obs image+state --out r"
+    tuned = table_config("cpu", out="r", extra_overrides=("sac.policy_lr=3e-4",))
+    assert tuned.train_overrides[-1] == "sac.policy_lr=3e-4"  # after the preset's sac.policy_lr, so it wins
+    assert command_line(asdict(tuned)) == "cogrl table --preset cpu --set sac.policy_lr=3e-4 --out r"
     summary = tmp_path / "bags" / "drawer-task" / "collection_summary.json"
     summary.parent.mkdir(parents=True)
     summary.write_text(json.dumps({"transitions": 4321}))
@@ -64,6 +67,8 @@ def test_bad_table_requests_are_clear():
         table_config("cpu", methods=("dqn",))
     with pytest.raises(ValueError, match="unknown preset"):
         table_config("huge")
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        table_config("cpu", extra_overrides=("sac.policy_lr",))
 
 
 @pytest.mark.slow

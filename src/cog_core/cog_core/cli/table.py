@@ -40,6 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=None, help="gradient steps per run (default from the preset)")
     p.add_argument("--eval-episodes", type=int, default=None, help="final evaluation episodes per condition")
     p.add_argument("--workers", type=int, default=None, help="runs trained at once, one CPU thread each (default 2)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a training config field of every run, after the preset's own (repeatable), "
+                        "e.g. --set sac.policy_lr=3e-4")
     p.add_argument("--report-only", action="store_true", help="only rebuild the report from finished runs in OUT")
     p.set_defaults(func=run)
 
@@ -57,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = table_config(
             args.preset, out=args.out, scenes=_csv(args.scenes), methods=_csv(args.methods),
             seeds=None if seeds is None else tuple(int(s) for s in seeds), obs=args.obs, steps=args.steps,
-            eval_episodes=args.eval_episodes, workers=args.workers,
+            eval_episodes=args.eval_episodes, workers=args.workers, extra_overrides=tuple(args.set),
         )
     except ValueError as err:
         raise UserError(str(err)) from None
