@@ -185,3 +185,16 @@ def test_by_default_a_finished_behaviour_holds_still_and_drifts_with_the_noise()
         env.step(a)
     assert all(a[7] < 0.5 for a in actions)
     assert np.linalg.norm(env.arm.state().ee_pos - home.arm.state().ee_pos) > 0.002
+
+
+def test_remove_blocker_stands_the_bottle_where_the_next_behaviours_start_from():
+    """Removing the obstruction ends with the bottle where every drawer-opening episode has it
+    (the aside area of the other conditions), so that opening the drawer can follow."""
+    from cog_core.sim.conditions import BLOCKER_ASIDE_X, BLOCKER_ASIDE_Y
+
+    for seed in range(3):
+        env, policy, _, _ = run("remove_blocker", "drawer/blocked_by_object", seed=seed)
+        assert policy.done and policy.success(env.privileged()), seed
+        x, y = env.privileged()["blocker_pos"][:2]
+        assert BLOCKER_ASIDE_X[0] - 0.01 <= x <= BLOCKER_ASIDE_X[1] + 0.01, (seed, x)
+        assert BLOCKER_ASIDE_Y[0] - 0.01 <= y <= BLOCKER_ASIDE_Y[1] + 0.01, (seed, y)
