@@ -37,6 +37,7 @@ class SacConfig:
     bc_warmstart_steps: int = 10_000  # policy loss = alpha*logp - log pi(a_data|s) for this many steps (paper A.3)
     reward_scale: float = 1.0  # multiply rewards before the backup (original: 1)
     adam_eps: float = 1e-8  # Adam epsilon for every optimizer
+    lr_decay_from: float | None = None  # fraction of the run after which every lr decays (cosine) to 0 at the last step; None = constant (original)
 
 
 @dataclass
@@ -116,6 +117,8 @@ class TrainConfig:
             raise ConfigError(f"steps must be >= 0, got {self.steps}")
         if not 0.0 < self.sac.tau <= 1.0:
             raise ConfigError(f"sac.tau must be in (0, 1], got {self.sac.tau}")
+        if self.sac.lr_decay_from is not None and not 0.0 <= self.sac.lr_decay_from < 1.0:
+            raise ConfigError(f"sac.lr_decay_from must be in [0, 1) (a fraction of the run), got {self.sac.lr_decay_from}")
         if not 0.0 <= self.sac.discount <= 1.0:
             raise ConfigError(f"sac.discount must be in [0, 1], got {self.sac.discount}")
         if self.cql.temperature <= 0:

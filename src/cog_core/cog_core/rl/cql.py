@@ -204,6 +204,7 @@ class Agent:
         if model.shared_encoder and any(True for _ in model.q_encoders.parameters()):
             # A shared encoder is trained by the critic in RL, and by the policy in pure BC phases.
             self.optimizers["bc_encoder"] = opt(list(model.q_encoders.parameters()), s.policy_lr)
+        self.base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in self.optimizers.items()}
         self.target_entropy = s.target_entropy if s.target_entropy is not None else -float(model.action_dim)
         self._targets = [t for _, t in model.target_pairs()]
         self._onlines = [o for o, _ in model.target_pairs()]
@@ -227,6 +228,12 @@ class Agent:
             nxt["image"] = random_crop(nxt["image"], self.cfg.data.crop_pad, noise.crop_n)
         m = self.model
         return prepare_obs(obs, self.obs_mode, m.vec_mean, m.vec_std), prepare_obs(nxt, self.obs_mode, m.vec_mean, m.vec_std)
+
+    def scale_learning_rates(self, factor: float) -> None:
+        """Set every optimizer's learning rate to `factor` times its configured value."""
+        for name, opt in self.optimizers.items():
+            for group, base in zip(opt.param_groups, self.base_lrs[name]):
+                group["lr"] = base * factor
 
     def update(self, batch: Batch, train_critic: bool, bc_policy_loss: bool) -> dict[str, float]:
         """One gradient step; returns scalar statistics."""

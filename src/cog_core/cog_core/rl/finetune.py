@@ -126,6 +126,7 @@ class Finetuner:
             raise ValueError(f"fine-tuning continues CQL; run's algo {trainer.cfg.algo!r} trains no critic (use cog, no-prior, bc-init or sac)")
         self.trainer, self.data, self.cfg, self.out = trainer, data, cfg, out
         self.keys = obs_keys_for(trainer.cfg.obs)
+        trainer.agent.scale_learning_rates(1.0)  # online updates run at the configured rates, whatever the offline schedule left
         self.buffer = OnlineBuffer(self.keys)
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)

@@ -39,6 +39,19 @@ METRIC_KEYS = (
 )
 
 
+
+def lr_factor(cfg: TrainConfig, step: int) -> float:
+    """Multiplier of every learning rate at `step`: 1, or (with `sac.lr_decay_from`) a cosine
+    from 1 at that fraction of the run down to 0 at its last step."""
+    start = cfg.sac.lr_decay_from
+    if start is None or cfg.steps <= 0:
+        return 1.0
+    first = int(start * cfg.steps)
+    if step < first:
+        return 1.0
+    progress = min(1.0, (step - first + 1) / max(1, cfg.steps - first))
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
 class Trainer:
     """Owns the model, the agent and the RNGs; `train()` runs until `cfg.steps`."""
 
@@ -68,6 +81,7 @@ class Trainer:
     def train_step(self) -> dict[str, float]:
         """Sample a batch for the current phase and run one gradient step."""
         phase, critic, bc = phase_schedule(self.cfg, self.step)
+        self.agent.scale_learning_rates(lr_factor(self.cfg, self.step))
         batch = self.data.sample(phase, self.cfg.batch_size, self.rng)
         stats = self.agent.update(batch, train_critic=critic, bc_policy_loss=bc)
         self.step += 1

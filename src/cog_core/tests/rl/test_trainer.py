@@ -112,3 +112,27 @@ def test_row_sets(datasets):
     batch = mixed.gather(np.array([0, n_prior - 1, n_prior, n_prior + len(task) - 1]))
     assert torch.equal(batch.obs["image"][1], torch.from_numpy(prior.obs["image"][-1]))
     assert torch.equal(batch.obs["image"][2], torch.from_numpy(task.obs["image"][0]))
+
+
+def test_learning_rates_decay_to_zero_from_the_configured_fraction_and_survive_resume(tmp_path, datasets):
+    task, prior = datasets
+    cfg = tiny_config(steps=8)
+    cfg.sac.lr_decay_from = 0.5
+    cfg.validate()
+    data = TrainData(cfg, task, prior)
+    trainer = Trainer(cfg, data, tmp_path / "run")
+    q_lr = lambda t: t.agent.optimizers["q"].param_groups[0]["lr"]  # noqa: E731
+    rates = []
+    for _ in range(8):
+        trainer.train_step()
+        rates.append(q_lr(trainer))
+    assert rates[:4] == [cfg.sac.q_lr] * 4  # constant for the first half
+    assert all(a > b for a, b in zip(rates[3:], rates[4:]))  # then strictly falling
+    assert rates[-1] == 0.0  # and zero at the last step
+    trainer.train(progress=False, stop_after=0)  # writes the checkpoint at step 8
+    resumed = Trainer.resume(tmp_path / "run", data)
+    resumed.agent.scale_learning_rates(1.0)
+    assert q_lr(resumed) == cfg.sac.q_lr  # the configured rate, not the decayed one saved with the optimizer
+    cfg.sac.lr_decay_from = 1.0
+    with pytest.raises(Exception, match="lr_decay_from"):
+        cfg.validate()
