@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cog_core.rl.config import OBS_MODES
+from cog_core.config import apply_overrides
+from cog_core.rl.config import OBS_MODES, TrainConfig
 
 METHODS = ("no-prior", "bc-init", "bc", "bc-oracle", "sac", "cog")  # Table 1's column order
 METHOD_TITLES = {"no-prior": "no prior", "bc-init": "BC init", "bc": "BC all", "bc-oracle": "BC oracle", "sac": "SAC", "cog": "COG"}
@@ -148,9 +149,10 @@ def table_config(preset: str, extra_overrides: Sequence[str] = (), **overrides) 
     training settings) appended to its own, so they win."""
     if preset not in TABLE_PRESETS:
         raise ValueError(f"unknown preset {preset!r}; valid: {', '.join(TABLE_PRESETS)}")
-    for item in extra_overrides:
-        if "=" not in item:
-            raise ValueError(f"--set takes KEY=VALUE (e.g. sac.policy_lr=3e-4), got {item!r}")
+    try:  # check keys and values now, not in the first training subprocess
+        apply_overrides(TrainConfig(), extra_overrides)
+    except ValueError as err:
+        raise ValueError(f"--set takes KEY=VALUE training settings (e.g. sac.policy_lr=3e-4): {err}") from None
     base = TABLE_PRESETS[preset]
     cfg = replace(base, train_overrides=(*base.train_overrides, *extra_overrides),
                   **{k: v for k, v in overrides.items() if v is not None})

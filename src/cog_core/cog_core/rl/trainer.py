@@ -39,7 +39,6 @@ METRIC_KEYS = (
 )
 
 
-
 def lr_factor(cfg: TrainConfig, step: int) -> float:
     """Multiplier of every learning rate at `step`: 1, or (with `sac.lr_decay_from`) a cosine
     from 1 at that fraction of the run down to 0 at its last step."""
@@ -51,6 +50,7 @@ def lr_factor(cfg: TrainConfig, step: int) -> float:
         return 1.0
     progress = min(1.0, (step - first + 1) / max(1, cfg.steps - first))
     return 0.5 * (1.0 + math.cos(math.pi * progress))
+
 
 class Trainer:
     """Owns the model, the agent and the RNGs; `train()` runs until `cfg.steps`."""

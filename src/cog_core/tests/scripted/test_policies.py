@@ -5,6 +5,7 @@ import pytest
 
 from cog_core.scripted.policies import BEHAVIOURS, PolicyConfig, make_policy
 from cog_core.sim import make_env
+from cog_core.sim.conditions import BLOCKER_ASIDE_X, BLOCKER_ASIDE_Y
 
 # (behaviour, condition) pairs that must succeed every time without noise.
 CLEAN_PAIRS = [
@@ -190,8 +191,6 @@ def test_by_default_a_finished_behaviour_holds_still_and_drifts_with_the_noise()
 def test_remove_blocker_stands_the_bottle_where_the_next_behaviours_start_from():
     """Removing the obstruction ends with the bottle where every drawer-opening episode has it
     (the aside area of the other conditions), so that opening the drawer can follow."""
-    from cog_core.sim.conditions import BLOCKER_ASIDE_X, BLOCKER_ASIDE_Y
-
     for seed in range(3):
         env, policy, _, _ = run("remove_blocker", "drawer/blocked_by_object", seed=seed)
         assert policy.done and policy.success(env.privileged()), seed
