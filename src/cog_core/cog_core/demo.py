@@ -16,6 +16,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from cog_core.rl.config import SHORT_RUN_OVERRIDES
+
 CONDITIONS = ("drawer/open", "drawer/closed", "drawer/blocked_by_top_drawer", "drawer/blocked_by_object")
 NOVEL = CONDITIONS[1:]
 
@@ -32,12 +34,9 @@ class DemoConfig:
     obs: str = "state"  # "state" (fast) or "image"
     steps: int = 20_000  # gradient steps per method
     bc_warmstart_steps: int = 2_000  # the paper's 10K is tuned for 3M-step runs
-    # Extra TrainConfig overrides (key=value) for both methods. The paper's policy lr (1e-4 / 3e-5)
-    # is tuned for 3M updates: in 10-20K updates the policy never fits the single close-gripper
-    # step of each grasp (bc-oracle 0/20 on drawer/open at 1e-4, 19/20 at 1e-3, 10K updates).
-    # The learning rates decay to 0 over the last third, so the final policy keeps what it found:
-    # with constant rates seed 1's final COG policy failed even on drawer/open (docs/results.md).
-    train_overrides: tuple[str, ...] = ("sac.policy_lr=1e-3", "sac.lr_decay_from=0.67")
+    # Extra TrainConfig overrides (key=value) for both methods: the short-run learning rates (with
+    # constant rates seed 1's final COG policy failed even on drawer/open).
+    train_overrides: tuple[str, ...] = SHORT_RUN_OVERRIDES
     eval_episodes: int = 40  # per condition (the paper: 250)
     algos: tuple[str, ...] = ("cog", "no-prior")
 

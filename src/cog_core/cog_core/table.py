@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from cog_core.config import apply_overrides
-from cog_core.rl.config import OBS_MODES, TrainConfig
+from cog_core.rl.config import OBS_MODES, SHORT_RUN_OVERRIDES, TrainConfig
 
 METHODS = ("no-prior", "bc-init", "bc", "bc-oracle", "sac", "cog")  # Table 1's column order
 METHOD_TITLES = {"no-prior": "no prior", "bc-init": "BC init", "bc": "BC all", "bc-oracle": "BC oracle", "sac": "SAC", "cog": "COG"}
@@ -96,11 +96,8 @@ class TableConfig:
 
 _CPU_OVERRIDES = (
     "sac.bc_warmstart_steps=2000",  # the paper's 10K is tuned for its 3M-update runs
-    "sac.policy_lr=1e-3",  # 1e-4 fits the single gripper-closing step far too slowly in 20K-60K updates
+    *SHORT_RUN_OVERRIDES,  # policy lr 1e-3; every lr decayed over the last third
     "data.bc_init_prior_steps=5000",  # bc-init: BC on the prior, then CQL on the task data
-    # Cosine-decay every learning rate to 0 over the last third: with constant rates the final
-    # policies of some seeds swung away from stitches they had found (docs/results.md).
-    "sac.lr_decay_from=0.67",
 )
 
 TABLE_PRESETS: dict[str, TableConfig] = {
