@@ -7,7 +7,18 @@ import json
 import pytest
 
 from cog_core.evaluate import wilson_interval
-from cog_core.table import collect_report, command_line, markdown_report, recorded_sizes, run_table, table_config, write_report
+from cog_core.table import (
+    SCENES,
+    _jobs,
+    collect_report,
+    command_line,
+    markdown_report,
+    parse_steps,
+    recorded_sizes,
+    run_table,
+    table_config,
+    write_report,
+)
 
 
 def _fake_run(out, scene, method, seed, successes: dict[str, int], episodes: int, curve: list[tuple[int, dict]]):
@@ -58,6 +69,46 @@ def test_report_command_names_only_what_differs_from_the_preset_and_sizes_come_f
     assert recorded_sizes(tmp_path, ("drawer", "pick-place")) == {"drawer-task": 4321}
 
 
+def test_step_counts_can_differ_per_scene(tmp_path):
+    from dataclasses import asdict
+
+    cpu = table_config("cpu", out="r")
+    assert (cpu.steps_for("drawer"), cpu.steps_for("pick-place")) == (60_000, 90_000)
+    assert parse_steps("20000") == (20_000, {})
+    assert parse_steps("20000, pick-place=30000") == (20_000, {"pick-place": 30_000})
+    # a plain count replaces the preset's per-scene counts; SCENE=N adds to them
+    short = table_config("cpu", out="r", steps=20_000)
+    assert (short.steps_for("drawer"), short.steps_for("pick-place")) == (20_000, 20_000)
+    assert command_line(asdict(short)) == "cogrl table --preset cpu --steps 20000 --out r"
+    longer = table_config("cpu", out="r", scene_steps={"drawer": 80_000})
+    assert (longer.steps_for("drawer"), longer.steps_for("pick-place")) == (80_000, 90_000)
+    assert command_line(asdict(longer)) == "cogrl table --preset cpu --steps drawer=80000 --out r"
+    mixed = table_config("cpu", out="r", steps=20_000, scene_steps={"pick-place": 30_000})
+    assert command_line(asdict(mixed)) == "cogrl table --preset cpu --steps 20000,pick-place=30000 --out r"
+    # the runs are trained for their scene's count, and the report says so
+    data = {"prior": tmp_path / "prior.h5", "task": tmp_path / "task.h5"}
+    for scene, expected in (("drawer", 80_000), ("pick-place", 90_000)):
+        job = _jobs(longer, tmp_path, SCENES[scene], data)[0]
+        train = job.commands[0]
+        assert job.steps == expected and train[train.index("--steps") + 1] == str(expected)
+    report = collect_report(longer, tmp_path, {}, 0.0)
+    assert "gradient steps per run: drawer 80000, pick-place 90000" in markdown_report(report)
+
+
+def test_finished_runs_are_skipped_and_runs_evaluated_differently_are_evaluated_again(tmp_path):
+    cfg = table_config("smoke", out=str(tmp_path), scenes=("pick-place",), methods=("no-prior", "cog"))
+    conds = SCENES["pick-place"].conditions
+    _fake_run(tmp_path, "pick-place", "cog", 0, dict.fromkeys(conds, 1), cfg.eval_episodes, [])
+    _fake_run(tmp_path, "pick-place", "no-prior", 0, dict.fromkeys(conds, 1), cfg.eval_episodes + 3, [])
+    (tmp_path / "runs" / "pick-place" / "no-prior" / "seed0" / "checkpoint.pt").touch()
+    data = {"prior": tmp_path / "prior.h5", "task": tmp_path / "task.h5"}
+    jobs = _jobs(cfg, tmp_path, SCENES["pick-place"], data)
+    assert [j.name for j in jobs] == ["pick-place/no-prior/seed0"]
+    train, evaluate = jobs[0].commands
+    assert "--resume" in train  # a finished run resumes at its last step: nothing is retrained
+    assert evaluate[evaluate.index("--episodes") + 1] == str(cfg.eval_episodes)
+
+
 def test_bad_table_requests_are_clear():
     with pytest.raises(ValueError, match="unknown scene 'kitchen'"):
         table_config("cpu", scenes=("kitchen",))
@@ -69,6 +120,12 @@ def test_bad_table_requests_are_clear():
         table_config("huge")
     with pytest.raises(ValueError, match="KEY=VALUE"):
         table_config("cpu", extra_overrides=("sac.policy_lr",))
+    with pytest.raises(ValueError, match="SCENE=N"):
+        parse_steps("pick-place=lots")
+    with pytest.raises(ValueError, match="unknown scene 'kitchen' in the step counts"):
+        table_config("cpu", scene_steps={"kitchen": 1000})
+    with pytest.raises(ValueError, match=">= 1"):
+        table_config("cpu", scene_steps={"drawer": 0})
 
 
 @pytest.mark.slow

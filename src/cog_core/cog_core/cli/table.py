@@ -23,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "OUT/results.md (mean and std over seeds, pooled 95% intervals, the paper's numbers beside ours), "
             "OUT/results.json, learning curves OUT/curves_<scene>.png and COG rollout videos in OUT/videos. "
             "Finished runs are kept: running the command again resumes. Presets: "
-            + "; ".join(f"{k}: {v.obs} obs, {v.steps} steps, seeds {list(v.seeds)}, {v.eval_episodes} eval episodes"
+            + "; ".join(f"{k}: {v.obs} obs, {v.steps_text()}, seeds {list(v.seeds)}, {v.eval_episodes} eval episodes"
                         for k, v in TABLE_PRESETS.items())
         ),
         epilog="example: cogrl table --preset cpu --out results/    (about 6 h on 2 CPU cores; with --steps 20000: 2.3 h)\n"
@@ -37,7 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", default=None, help="comma-separated training seeds (default from the preset)")
     p.add_argument("--obs", default=None, choices=OBS_MODES,
                    help="observations of every run (default from the preset; images use the fast networks unless the preset says otherwise)")
-    p.add_argument("--steps", type=int, default=None, help="gradient steps per run (default from the preset)")
+    p.add_argument("--steps", default=None, metavar="N|SCENE=N,...",
+                   help="gradient steps per run: N for every scene (replacing the preset's per-scene counts), "
+                        "SCENE=N for one scene, or both, e.g. 20000,pick-place=30000 (default from the preset)")
     p.add_argument("--eval-episodes", type=int, default=None, help="final evaluation episodes per condition")
     p.add_argument("--workers", type=int, default=None, help="runs trained at once, one CPU thread each (default 2)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -53,13 +55,14 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from cog_core.cli import UserError
-    from cog_core.table import collect_report, recorded_sizes, run_table, table_config, write_report
+    from cog_core.table import collect_report, parse_steps, recorded_sizes, run_table, table_config, write_report
 
     seeds = _csv(args.seeds)
     try:
+        steps, scene_steps = parse_steps(args.steps) if args.steps is not None else (None, {})
         cfg = table_config(
             args.preset, out=args.out, scenes=_csv(args.scenes), methods=_csv(args.methods),
-            seeds=None if seeds is None else tuple(int(s) for s in seeds), obs=args.obs, steps=args.steps,
+            seeds=None if seeds is None else tuple(int(s) for s in seeds), obs=args.obs, steps=steps, scene_steps=scene_steps,
             eval_episodes=args.eval_episodes, workers=args.workers, extra_overrides=tuple(args.set),
         )
     except ValueError as err:

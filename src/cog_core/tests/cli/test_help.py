@@ -1,4 +1,4 @@
-"""`cogrl --help` and every subcommand's `--help` render (argparse expands % in help strings)."""
+"""`cogrl --help` and every subcommand's `--help` render (argparse expands % in help strings); bad arguments give clear errors."""
 
 from __future__ import annotations
 
@@ -14,3 +14,14 @@ def test_help_renders(argv, capsys):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: cogrl")
+
+
+def test_table_rejects_bad_step_counts_before_doing_anything(tmp_path, capsys):
+    from cog_core.cli import main
+
+    out = tmp_path / "results"
+    assert main(["table", "--steps", "pick-place=lots", "--out", str(out)]) == 2
+    assert "--steps takes N or SCENE=N" in capsys.readouterr().err
+    assert main(["table", "--steps", "kitchen=1000", "--out", str(out)]) == 2
+    assert "unknown scene 'kitchen' in the step counts" in capsys.readouterr().err
+    assert not out.exists()
