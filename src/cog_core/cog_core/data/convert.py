@@ -91,6 +91,30 @@ def _resize(images: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     return np.stack([cv2.resize(im, (w, h), interpolation=interp) for im in images])
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temp_files(output: Path) -> list[Path]:
+    """Delete half-written temporaries of `output` left by conversions that were killed; returns them.
+
+    A temporary belongs to a conversion by its process id, so one whose process still runs is kept.
+    """
+    removed = []
+    for tmp in output.parent.glob(f".{output.name}.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
 def convert_bags(
     paths: Iterable[str | Path],
     output: str | Path,
@@ -111,6 +135,7 @@ def convert_bags(
 
     reader = BagReader(paths, on_problem=problem)  # raises BagInputError for bad paths
     output.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(output)
     tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
     hasher = hashlib.sha256()
     t0 = time.perf_counter()

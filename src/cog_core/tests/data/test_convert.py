@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import h5py
 import numpy as np
@@ -113,3 +114,22 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
     assert "no episodes to write" in capsys.readouterr().err and not (tmp_path / "x.h5").exists()
     with pytest.raises(SystemExit):
         main(["convert", str(tmp_path / "run"), "--role", "both", "-o", str(out)])
+
+
+def test_a_killed_conversions_temp_file_is_removed_a_running_ones_kept(runs, tmp_path):
+    root, _ = runs
+    dead = subprocess.Popen(["true"])  # its process id no longer runs once it is reaped
+    dead.wait()
+    alive = subprocess.Popen(["sleep", "60"])
+    try:
+        stale = tmp_path / f".task.h5.tmp-{dead.pid}"
+        running = tmp_path / f".task.h5.tmp-{alive.pid}"
+        other = tmp_path / f".other.h5.tmp-{dead.pid}"
+        for p in (stale, running, other):
+            p.write_bytes(b"half-written")
+        convert_bags([root], tmp_path / "task.h5", ConvertOptions(role="task"))
+        assert not stale.exists() and running.exists() and other.exists()
+        assert (tmp_path / "task.h5").is_file()
+    finally:
+        alive.kill()
+        alive.wait()
