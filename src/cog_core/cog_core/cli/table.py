@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             + "; ".join(f"{k}: {v.obs} obs, {v.steps_text()}, seeds {list(v.seeds)}, {v.eval_episodes} eval episodes"
                         for k, v in TABLE_PRESETS.items())
         ),
-        epilog="example: cogrl table --preset cpu --out results/    (about 7 h on 2 CPU cores; with --steps 20000 --eval-episodes 100: 2.3 h)\n"
+        epilog="example: cogrl table --preset cpu --out results/    (about 8 h on 2 CPU cores; with --steps 20000 --eval-episodes 100: 2.3 h)\n"
                "         cogrl table --preset paper --out results_paper/ --workers 8    (a GPU machine)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
