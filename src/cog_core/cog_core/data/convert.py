@@ -101,14 +101,20 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def _temp_prefix(output: Path) -> str:
+    """Name prefix of `output`'s temporaries; the writing process's id follows it."""
+    return f".{output.name}.tmp-"
+
+
 def remove_stale_temp_files(output: Path) -> list[Path]:
     """Delete half-written temporaries of `output` left by conversions that were killed; returns them.
 
     A temporary belongs to a conversion by its process id, so one whose process still runs is kept.
     """
     removed = []
-    for tmp in output.parent.glob(f".{output.name}.tmp-*"):
-        pid = tmp.name.rsplit("-", 1)[1]
+    prefix = _temp_prefix(output)
+    for tmp in output.parent.glob(prefix + "*"):
+        pid = tmp.name[len(prefix):]
         if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
@@ -136,7 +142,7 @@ def convert_bags(
     reader = BagReader(paths, on_problem=problem)  # raises BagInputError for bad paths
     output.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(output)
-    tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+    tmp = output.with_name(f"{_temp_prefix(output)}{os.getpid()}")
     hasher = hashlib.sha256()
     t0 = time.perf_counter()
     shape: dict[str, tuple] = {}
