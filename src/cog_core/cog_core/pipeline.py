@@ -19,14 +19,29 @@ from pathlib import Path
 from cog_core.scripted.presets import get_preset
 
 
+class CollectionMismatch(ValueError):
+    """A finished collection that would be reused was made at another size than the one asked for."""
+
+
 def recorded_transitions(bag_dir: Path) -> int | None:
     """Transitions of a finished collection in `bag_dir` (from its summary), or None if it did not finish."""
     summary_file = bag_dir / "collection_summary.json"
     return int(json.loads(summary_file.read_text())["transitions"]) if summary_file.is_file() else None
 
 
+def recorded_scale(bag_dir: Path) -> float | None:
+    """The scale a finished collection in `bag_dir` was made at (None if unfinished, or sized by an
+    explicit episode count instead)."""
+    summary_file = bag_dir / "collection_summary.json"
+    if not summary_file.is_file():
+        return None
+    config = json.loads(summary_file.read_text()).get("config", {})
+    return None if config.get("episodes") is not None or config.get("scale") is None else float(config["scale"])
+
+
 def collect_datasets(bags: Path, requests: Sequence[tuple[str, float]], seed: int, workers: int) -> dict[str, int]:
-    """Collect each (preset, scale) into bags/<preset>; a finished collection is reused. Returns transitions per preset."""
+    """Collect each (preset, scale) into bags/<preset>; a finished collection is reused (CollectionMismatch
+    if it was made at another scale). Returns transitions per preset."""
     from cog_core.collect import CollectConfig, collect, print_summary
 
     sizes = {}
@@ -34,6 +49,11 @@ def collect_datasets(bags: Path, requests: Sequence[tuple[str, float]], seed: in
         target = bags / preset
         done = recorded_transitions(target)
         if done is not None:
+            made_at = recorded_scale(target)
+            if made_at is not None and abs(made_at - scale) > 1e-12:
+                raise CollectionMismatch(
+                    f"{target} was collected at scale {made_at:g} but this run asks for {scale:g}; "
+                    f"use another output directory, or delete {target} to collect it again")
             print(f"  reusing {target}")
             sizes[preset] = done
             continue

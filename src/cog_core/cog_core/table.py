@@ -96,6 +96,11 @@ class TableConfig:
                 raise ValueError(f"unknown scene {s!r} in the step counts; valid: {', '.join(SCENES)}")
         if min([self.steps, *self.scene_steps.values()]) < 1 or self.eval_episodes < 1 or self.workers < 1:
             raise ValueError("steps, eval episodes and workers must be >= 1")
+        for s, (prior, task) in self.scales.items():
+            if s not in SCENES:
+                raise ValueError(f"unknown scene {s!r} in the data scales; valid: {', '.join(SCENES)}")
+            if not (prior > 0 and task > 0):
+                raise ValueError(f"data scales must be > 0, not {s}={prior:g}:{task:g}")
 
     def steps_for(self, scene: str) -> int:
         """Gradient steps of every run on `scene`."""
@@ -162,6 +167,9 @@ def command_line(cfg: dict) -> str:
     steps += [f"{s}={n}" for s, n in cfg.get("scene_steps", {}).items() if inherited.get(s) != n]
     if steps:
         parts.append(f"--steps {','.join(steps)}")
+    scales = [f"{s}={p:g}:{t:g}" for s, (p, t) in cfg["scales"].items() if tuple(base.scales.get(s, ())) != (p, t)]
+    if scales:
+        parts.append(f"--scale {','.join(scales)}")
     extra = tuple(cfg["train_overrides"])[len(base.train_overrides):]
     parts += [f"--set {o}" for o in extra]
     return " ".join(parts + [f"--out {cfg['out']}"])
@@ -180,11 +188,28 @@ def recorded_sizes(out: Path, scenes: Sequence[str]) -> dict[str, int]:
     return sizes
 
 
+def parse_scales(text: str) -> dict[str, tuple[float, float | None]]:
+    """`--scale` text: "SCENE=PRIOR[:TASK],..." fractions of the paper's dataset sizes, e.g.
+    "drawer=0.1:0.02" (a missing TASK keeps the preset's)."""
+    scales: dict[str, tuple[float, float | None]] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        scene, sep, value = part.partition("=")
+        prior, _, task = value.partition(":")
+        try:
+            if not sep:
+                raise ValueError
+            scales[scene.strip()] = (float(prior), float(task) if task.strip() else None)
+        except ValueError:
+            raise ValueError(f"--scale takes SCENE=PRIOR[:TASK] (e.g. drawer=0.1:0.02), not {part!r}") from None
+    return scales
+
+
 def table_config(preset: str, extra_overrides: Sequence[str] = (), scene_steps: dict[str, int] | None = None,
-                 **overrides) -> TableConfig:
+                 scene_scales: dict[str, tuple[float, float | None]] | None = None, **overrides) -> TableConfig:
     """A preset with fields replaced (None values are ignored) and `extra_overrides` (KEY=VALUE
     training settings) appended to its own, so they win. A new `steps` replaces the preset's
-    per-scene counts too; `scene_steps` sets single scenes on top."""
+    per-scene counts too; `scene_steps` sets single scenes on top. `scene_scales` replaces the
+    (prior, task) data scales of single scenes (a None task scale keeps the preset's)."""
     if preset not in TABLE_PRESETS:
         raise ValueError(f"unknown preset {preset!r}; valid: {', '.join(TABLE_PRESETS)}")
     try:  # check keys and values now, not in the first training subprocess
@@ -194,7 +219,10 @@ def table_config(preset: str, extra_overrides: Sequence[str] = (), scene_steps: 
     base = TABLE_PRESETS[preset]
     per_scene = {} if overrides.get("steps") is not None else dict(base.scene_steps)
     per_scene.update(scene_steps or {})
-    cfg = replace(base, train_overrides=(*base.train_overrides, *extra_overrides), scene_steps=per_scene,
+    scales = dict(base.scales)
+    for scene, (prior, task) in (scene_scales or {}).items():
+        scales[scene] = (prior, task if task is not None else scales.get(scene, (prior, prior))[1])
+    cfg = replace(base, train_overrides=(*base.train_overrides, *extra_overrides), scene_steps=per_scene, scales=scales,
                   **{k: v for k, v in overrides.items() if v is not None})
     cfg.validate()
     return cfg

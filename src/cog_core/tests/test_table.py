@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from cog_core.table import (
     collect_report,
     command_line,
     markdown_report,
+    parse_scales,
     parse_steps,
     recorded_sizes,
     run_table,
@@ -95,6 +97,21 @@ def test_step_counts_can_differ_per_scene(tmp_path):
     assert "gradient steps per run: drawer 80000, pick-place 90000" in markdown_report(report)
 
 
+def test_data_scales_can_be_set_per_scene():
+    from dataclasses import asdict
+
+    assert parse_scales("drawer=0.1:0.05") == {"drawer": (0.1, 0.05)}
+    assert parse_scales("drawer=0.1, pick-place=0.5:0.2") == {"drawer": (0.1, None), "pick-place": (0.5, 0.2)}
+    cpu = table_config("cpu", out="r")
+    bigger = table_config("cpu", out="r", scene_scales={"drawer": (0.1, None)})
+    assert bigger.scales == {"drawer": (0.1, cpu.scales["drawer"][1]), "pick-place": cpu.scales["pick-place"]}
+    assert command_line(asdict(bigger)) == f"cogrl table --preset cpu --scale drawer=0.1:{cpu.scales['drawer'][1]:g} --out r"
+    both = table_config("cpu", out="r", scene_scales={"drawer": (0.1, 0.05)})
+    assert command_line(asdict(both)) == "cogrl table --preset cpu --scale drawer=0.1:0.05 --out r"
+    report = collect_report(both, Path("r"), {}, 0.0)  # the report's config (lists, as in results.json) gives the same command
+    assert "--scale drawer=0.1:0.05" in markdown_report(report)
+
+
 def test_finished_runs_are_skipped_and_runs_evaluated_differently_are_evaluated_again(tmp_path):
     cfg = table_config("smoke", out=str(tmp_path), scenes=("pick-place",), methods=("no-prior", "cog"))
     conds = SCENES["pick-place"].conditions
@@ -126,6 +143,14 @@ def test_bad_table_requests_are_clear():
         table_config("cpu", scene_steps={"kitchen": 1000})
     with pytest.raises(ValueError, match=">= 1"):
         table_config("cpu", scene_steps={"drawer": 0})
+    with pytest.raises(ValueError, match="SCENE=PRIOR"):
+        parse_scales("drawer=lots")
+    with pytest.raises(ValueError, match="SCENE=PRIOR"):
+        parse_scales("0.1")
+    with pytest.raises(ValueError, match="unknown scene 'kitchen' in the data scales"):
+        table_config("cpu", scene_scales={"kitchen": (0.1, 0.1)})
+    with pytest.raises(ValueError, match="> 0"):
+        table_config("cpu", scene_scales={"drawer": (0.0, None)})
 
 
 @pytest.mark.slow

@@ -26,8 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--steps", type=int, default=d.steps, help=f"gradient steps per method (default {d.steps})")
     p.add_argument("--obs", default=d.obs, choices=("state", "image"), help="observations (default state: fast)")
-    p.add_argument("--prior-scale", type=float, default=d.prior_scale, help="prior size as a fraction of the paper's")
-    p.add_argument("--task-scale", type=float, default=d.task_scale, help="task size as a fraction of the paper's")
+    p.add_argument("--prior-scale", type=float, default=d.prior_scale, help="prior size as a fraction of the paper's (a new size needs a new --out)")
+    p.add_argument("--task-scale", type=float, default=d.task_scale, help="task size as a fraction of the paper's (a new size needs a new --out)")
     p.add_argument("--eval-episodes", type=int, default=d.eval_episodes, help="evaluation episodes per condition")
     p.add_argument("--workers", type=int, default=d.workers, help="worker processes for collection and evaluation")
     p.set_defaults(func=run)
@@ -35,11 +35,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo."""
+    from cog_core.cli import UserError
     from cog_core.demo import DemoConfig, run_demo
+    from cog_core.pipeline import CollectionMismatch
 
     cfg = DemoConfig(
         out=args.out, seed=args.seed, steps=args.steps, obs=args.obs, prior_scale=args.prior_scale,
         task_scale=args.task_scale, eval_episodes=args.eval_episodes, workers=args.workers,
     )
-    run_demo(cfg)
+    try:
+        run_demo(cfg)
+    except CollectionMismatch as err:
+        raise UserError(str(err)) from None
     return 0

@@ -38,6 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--updates-per-step", type=float, default=d.updates_per_step, help="gradient steps per env step")
     p.add_argument("--eval-interval", type=int, default=d.eval_interval, help="episodes between evaluations")
     p.add_argument("--eval-episodes", type=int, default=d.eval_episodes, help="episodes per evaluation")
+    p.add_argument("--lr-decay-from", type=float, default=d.lr_decay_from, metavar="FRACTION",
+                   help="after this fraction of the episodes every learning rate decays (cosine) to 0 at the last "
+                        "episode, so the final policy settles (default: constant rates, as the paper)")
     p.add_argument("--prior", default=None, help="prior dataset (default: the one the run was trained on)")
     p.add_argument("--task", default=None, help="task dataset (default: the one the run was trained on)")
     p.add_argument("--seed", type=int, default=d.seed)
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     ckpt = run_dir / "checkpoint.pt"
     ft_cfg = FinetuneConfig(condition=args.condition, episodes=args.episodes, updates_per_step=args.updates_per_step,
                             online_fraction=args.online_fraction, eval_interval=args.eval_interval,
-                            eval_episodes=args.eval_episodes, seed=args.seed)
+                            eval_episodes=args.eval_episodes, seed=args.seed, lr_decay_from=args.lr_decay_from)
     try:
         ft_cfg.validate()
         meta = load_checkpoint(ckpt)["meta"]

@@ -40,6 +40,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", default=None, metavar="N|SCENE=N,...",
                    help="gradient steps per run: N for every scene (replacing the preset's per-scene counts), "
                         "SCENE=N for one scene, or both, e.g. 20000,pick-place=30000 (default from the preset)")
+    p.add_argument("--scale", default=None, metavar="SCENE=PRIOR[:TASK],...",
+                   help="dataset sizes as fractions of the paper's, per scene, e.g. drawer=0.1:0.02 "
+                        "(default from the preset; a missing TASK keeps the preset's). A new size needs a new --out: "
+                        "finished collections are reused only at the size they were made")
     p.add_argument("--eval-episodes", type=int, default=None, help="final evaluation episodes per condition")
     p.add_argument("--workers", type=int, default=None, help="runs trained at once, one CPU thread each (default 2)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -55,7 +59,10 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from cog_core.cli import UserError
-    from cog_core.table import collect_report, parse_steps, recorded_sizes, run_table, table_config, write_report
+    from cog_core.pipeline import CollectionMismatch
+    from cog_core.table import (
+        collect_report, parse_scales, parse_steps, recorded_sizes, run_table, table_config, write_report,
+    )
 
     seeds = _csv(args.seeds)
     try:
@@ -63,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = table_config(
             args.preset, out=args.out, scenes=_csv(args.scenes), methods=_csv(args.methods),
             seeds=None if seeds is None else tuple(int(s) for s in seeds), obs=args.obs, steps=steps, scene_steps=scene_steps,
+            scene_scales=parse_scales(args.scale) if args.scale is not None else None,
             eval_episodes=args.eval_episodes, workers=args.workers, extra_overrides=tuple(args.set),
         )
     except ValueError as err:
@@ -74,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
         write_report(collect_report(cfg, out, recorded_sizes(out, cfg.scenes), 0.0), out)
         return 0
     t = time.perf_counter()
-    run_table(cfg)
+    try:
+        run_table(cfg)
+    except CollectionMismatch as err:
+        raise UserError(str(err)) from None
     print(f"total {(time.perf_counter() - t) / 60:.1f} min")
     return 0

@@ -22,7 +22,7 @@ import torch
 
 from cog_core.rl.cql import Batch
 from cog_core.rl.data import TrainData, obs_keys_for
-from cog_core.rl.trainer import Trainer, finite_or_raise
+from cog_core.rl.trainer import Trainer, cosine_decay, finite_or_raise
 
 
 @dataclass
@@ -36,6 +36,9 @@ class FinetuneConfig:
     eval_interval: int = 100  # episodes between evaluations (and checkpoints)
     eval_episodes: int = 20  # deterministic episodes per evaluation
     seed: int = 0  # seeds the exploration noise and the episode seeds
+    # Fraction of the episodes after which every learning rate decays (cosine) to 0 at the last
+    # episode, so that the final policy settles; None keeps them constant (the paper).
+    lr_decay_from: float | None = None
 
     def validate(self) -> None:
         """Raise ValueError for values out of range."""
@@ -45,6 +48,8 @@ class FinetuneConfig:
             raise ValueError(f"online_fraction must be in [0, 1], got {self.online_fraction}")
         if self.updates_per_step <= 0:
             raise ValueError(f"updates_per_step must be > 0, got {self.updates_per_step}")
+        if self.lr_decay_from is not None and not 0.0 <= self.lr_decay_from < 1.0:
+            raise ValueError(f"lr_decay_from must be in [0, 1) (a fraction of the episodes), got {self.lr_decay_from}")
         from cog_core.sim import get_condition
 
         scenes = {get_condition(c).scene for c in self.conditions}  # KeyError names unknown ones
@@ -161,6 +166,10 @@ class Finetuner:
             if terminated or truncated:
                 return bool(info["success"]), steps
 
+    def lr_factor(self, episode: int) -> float:
+        """Multiplier of every learning rate for the updates after online episode `episode` (1-based)."""
+        return cosine_decay(episode - 1, self.cfg.episodes, self.cfg.lr_decay_from)
+
     def train(self, updates: int) -> dict[str, float]:
         """`updates` gradient steps on mixed batches; returns the mean statistics."""
         sums: dict[str, float] = {}
@@ -196,7 +205,8 @@ class Finetuner:
             runtime = self.trainer.runtime()
             by_condition = {c: rollout_success(runtime, c, self.cfg.eval_episodes, seed=20_000) for c in conditions}
             rate = float(np.mean(list(by_condition.values())))
-            row = {"episode": episode, "env_steps": len(self.buffer), "updates": self.trainer.step, "eval_success": rate,
+            row = {"episode": episode, "env_steps": len(self.buffer), "updates": self.trainer.step,
+                   "lr_factor": self.lr_factor(episode) if episode else 1.0, "eval_success": rate,
                    "train_success_recent": float(np.mean(recent[-self.cfg.eval_interval:])) if recent else None}
             if len(conditions) > 1:
                 row["eval_by_condition"] = by_condition
@@ -216,6 +226,7 @@ class Finetuner:
                 self._owed += length * self.cfg.updates_per_step
                 n = int(self._owed)
                 self._owed -= n
+                self.trainer.agent.scale_learning_rates(self.lr_factor(ep))
                 stats = self.train(n)
                 if bar is not None:
                     bar.update(1)

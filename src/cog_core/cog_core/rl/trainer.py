@@ -39,17 +39,22 @@ METRIC_KEYS = (
 )
 
 
+def cosine_decay(index: int, total: int, start: float | None) -> float:
+    """1 until fraction `start` of `total` iterations, then a cosine down to 0 at iteration
+    `total - 1` (0-based `index`); always 1 when `start` is None."""
+    if start is None or total <= 0:
+        return 1.0
+    first = int(start * total)
+    if index < first:
+        return 1.0
+    progress = min(1.0, (index - first + 1) / max(1, total - first))
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
 def lr_factor(cfg: TrainConfig, step: int) -> float:
     """Multiplier of every learning rate at `step`: 1, or (with `sac.lr_decay_from`) a cosine
     from 1 at that fraction of the run down to 0 at its last step."""
-    start = cfg.sac.lr_decay_from
-    if start is None or cfg.steps <= 0:
-        return 1.0
-    first = int(start * cfg.steps)
-    if step < first:
-        return 1.0
-    progress = min(1.0, (step - first + 1) / max(1, cfg.steps - first))
-    return 0.5 * (1.0 + math.cos(math.pi * progress))
+    return cosine_decay(step, cfg.steps, cfg.sac.lr_decay_from)
 
 
 class Trainer:

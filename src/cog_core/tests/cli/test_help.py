@@ -16,7 +16,7 @@ def test_help_renders(argv, capsys):
     assert out.startswith("usage: cogrl")
 
 
-def test_table_rejects_bad_step_counts_before_doing_anything(tmp_path, capsys):
+def test_table_rejects_bad_step_counts_and_scales_before_doing_anything(tmp_path, capsys):
     from cog_core.cli import main
 
     out = tmp_path / "results"
@@ -24,4 +24,6 @@ def test_table_rejects_bad_step_counts_before_doing_anything(tmp_path, capsys):
     assert "--steps takes N or SCENE=N" in capsys.readouterr().err
     assert main(["table", "--steps", "kitchen=1000", "--out", str(out)]) == 2
     assert "unknown scene 'kitchen' in the step counts" in capsys.readouterr().err
+    assert main(["table", "--scale", "drawer=big", "--out", str(out)]) == 2
+    assert "--scale takes SCENE=PRIOR[:TASK]" in capsys.readouterr().err
     assert not out.exists()

@@ -53,6 +53,22 @@ def test_finetune_collects_sim_episodes_trains_and_logs(tmp_path):
     assert (tmp_path / "ft" / "checkpoint.pt").is_file() and (tmp_path / "ft" / "finetune.png").is_file()
 
 
+def test_learning_rates_can_decay_over_the_online_episodes(tmp_path):
+    trainer, data = _trainer(tmp_path)
+    cfg = FinetuneConfig(condition="pick_place/object_in_gripper", episodes=4, eval_interval=2, eval_episodes=1,
+                         updates_per_step=0.05, lr_decay_from=0.5)
+    finetuner = Finetuner(trainer, data, cfg, tmp_path / "ft")
+    assert [finetuner.lr_factor(ep) for ep in (1, 2)] == [1.0, 1.0]
+    assert 0.0 < finetuner.lr_factor(3) < 1.0 and finetuner.lr_factor(4) == pytest.approx(0.0)
+    rows = finetuner.run(progress=False)
+    assert [r["lr_factor"] for r in rows] == [1.0, 1.0, pytest.approx(0.0)]
+    base = trainer.agent.base_lrs
+    for name, opt in trainer.agent.optimizers.items():  # the last episode's updates ran at rate 0
+        assert all(g["lr"] == pytest.approx(0.0, abs=1e-12) for g in opt.param_groups) and base[name][0] > 0
+    with pytest.raises(ValueError, match="lr_decay_from"):
+        FinetuneConfig(lr_decay_from=1.0).validate()
+
+
 def test_finetune_refuses_runs_without_a_critic(tmp_path):
     trainer, data = _trainer(tmp_path, algo="bc")
     with pytest.raises(ValueError, match="trains no critic"):
