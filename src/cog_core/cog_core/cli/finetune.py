@@ -25,6 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "examples:\n"
             "  cogrl finetune --run runs/cog_drawer --condition drawer/closed --episodes 2000 --out runs/cog_drawer_ft\n"
             "  cogrl finetune --run runs/cog_drawer --episodes 1200 --out runs/cog_drawer_ft_all \\\n"
+            "      --condition drawer/closed,drawer/blocked_by_top_drawer,drawer/blocked_by_object\n"
+            "  cogrl finetune --run runs/cog_drawer --episodes 600 --lr-decay-from 0.5 --out runs/cog_drawer_ft_settled \\\n"
             "      --condition drawer/closed,drawer/blocked_by_top_drawer,drawer/blocked_by_object"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
