@@ -23,19 +23,22 @@ class CollectionMismatch(ValueError):
     """A finished collection that would be reused was made at another size than the one asked for."""
 
 
+def _summary(bag_dir: Path) -> dict | None:
+    """The summary a finished collection in `bag_dir` wrote, or None if it did not finish."""
+    summary_file = bag_dir / "collection_summary.json"
+    return json.loads(summary_file.read_text()) if summary_file.is_file() else None
+
+
 def recorded_transitions(bag_dir: Path) -> int | None:
     """Transitions of a finished collection in `bag_dir` (from its summary), or None if it did not finish."""
-    summary_file = bag_dir / "collection_summary.json"
-    return int(json.loads(summary_file.read_text())["transitions"]) if summary_file.is_file() else None
+    summary = _summary(bag_dir)
+    return None if summary is None else int(summary["transitions"])
 
 
 def recorded_scale(bag_dir: Path) -> float | None:
     """The scale a finished collection in `bag_dir` was made at (None if unfinished, or sized by an
     explicit episode count instead)."""
-    summary_file = bag_dir / "collection_summary.json"
-    if not summary_file.is_file():
-        return None
-    config = json.loads(summary_file.read_text()).get("config", {})
+    config = (_summary(bag_dir) or {}).get("config", {})
     return None if config.get("episodes") is not None or config.get("scale") is None else float(config["scale"])
 
 

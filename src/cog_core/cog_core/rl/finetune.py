@@ -167,7 +167,7 @@ class Finetuner:
                 return bool(info["success"]), steps
 
     def lr_factor(self, episode: int) -> float:
-        """Multiplier of every learning rate for the updates after online episode `episode` (1-based)."""
+        """Multiplier of every learning rate for the updates after online episode `episode` (1-based; 0 gives 1)."""
         return cosine_decay(episode - 1, self.cfg.episodes, self.cfg.lr_decay_from)
 
     def train(self, updates: int) -> dict[str, float]:
@@ -206,7 +206,7 @@ class Finetuner:
             by_condition = {c: rollout_success(runtime, c, self.cfg.eval_episodes, seed=20_000) for c in conditions}
             rate = float(np.mean(list(by_condition.values())))
             row = {"episode": episode, "env_steps": len(self.buffer), "updates": self.trainer.step,
-                   "lr_factor": self.lr_factor(episode) if episode else 1.0, "eval_success": rate,
+                   "lr_factor": self.lr_factor(episode), "eval_success": rate,
                    "train_success_recent": float(np.mean(recent[-self.cfg.eval_interval:])) if recent else None}
             if len(conditions) > 1:
                 row["eval_by_condition"] = by_condition
