@@ -35,6 +35,12 @@ class ConditionResult:
     mean_return: float
     mean_length: float
     videos: list[str] = field(default_factory=list)
+    reached: dict[str, float] = field(default_factory=dict)
+    """Per tracked flag that is false at the condition's reset (stages such as ``blocker_moved``,
+    ``drawer_opened``, ``grasped``, or the mishap ``blocker_fallen``), the fraction of episodes
+    in which it held at some step: where a multi-stage task breaks."""
+    reached_step: dict[str, float] = field(default_factory=dict)
+    """Per tracked flag, the median first step at which the episodes that reached it did so."""
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -56,10 +62,23 @@ def policy_observation(obs: dict[str, np.ndarray], info: dict[str, Any], keys: l
     return full
 
 
-def run_episode(env, policy, seed: int, frames: list | None = None, frame_size: int = 240) -> tuple[bool, float, int]:
-    """Roll `policy` (anything with `.act(obs)` and `.keys`) for one episode; success at the final step."""
+TRACKED_FLAGS = ("blocker_moved", "top_drawer_closed", "drawer_opened", "grasped", "object_in_tray", "blocker_fallen")
+"""The boolean flags of the simulator's `info` that evaluation follows: the stages of the tasks,
+in the order a task reaches them, then one mishap (the bottle knocked over)."""
+
+
+def run_episode(
+    env, policy, seed: int, frames: list | None = None, reached: dict[str, int | None] | None = None
+) -> tuple[bool, float, int]:
+    """Roll `policy` (anything with `.act(obs)` and `.keys`) for one episode; success at the final step.
+
+    `frames` collects rendered frames; `reached` collects, for each tracked flag of `info` that
+    was false at the reset (the stages this episode has to go through, and mishaps), the first
+    step at which it held, or None if it never did."""
     obs, info = env.reset(seed=seed)
     total, steps = 0.0, 0
+    if reached is not None:
+        reached.update({name: None for name in TRACKED_FLAGS if name in info and not info[name]})
     if frames is not None:
         frames.append(env.render())
     while True:
@@ -68,6 +87,10 @@ def run_episode(env, policy, seed: int, frames: list | None = None, frame_size: 
         steps += 1
         if frames is not None:
             frames.append(env.render())
+        if reached is not None:
+            for name, first in reached.items():
+                if first is None and info[name]:
+                    reached[name] = steps
         if terminated or truncated:
             return bool(info["success"]), total, steps
 
@@ -100,12 +123,14 @@ def _worker(args: tuple) -> list[dict[str, Any]]:
         if condition not in envs:
             envs[condition] = make_env(condition, image_size=runtime.image_size or 48, render_size=video_size)
         frames: list | None = [] if record else None
-        success, ret, length = run_episode(envs[condition], runtime, seed, frames)
+        reached: dict[str, int | None] = {}
+        success, ret, length = run_episode(envs[condition], runtime, seed, frames, reached)
         video = None
         if frames:
             name = f"{condition.replace('/', '__')}_{index:03d}_{'success' if success else 'failure'}.mp4"
             video = str(_write_video(frames, Path(video_dir) / name, int(CONTROL_HZ)))
-        out.append({"condition": condition, "index": index, "success": success, "return": ret, "length": length, "video": video})
+        out.append({"condition": condition, "index": index, "success": success, "return": ret, "length": length, "video": video,
+                    "reached": reached})
     for env in envs.values():
         env.close()
     return out
@@ -185,9 +210,30 @@ def evaluate(
                 condition=c, episodes=len(rows), successes=k, success_rate=k / len(rows), ci95=wilson_interval(k, len(rows)),
                 mean_return=float(np.mean([r["return"] for r in rows])), mean_length=float(np.mean([r["length"] for r in rows])),
                 videos=[r["video"] for r in rows if r["video"]],
+                reached=_reach_rates(rows), reached_step=_median_first_steps(rows),
             )
         )
     return results
+
+
+def _reach_rates(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Per flag tracked in `rows` (episode records), the fraction of episodes that reached it."""
+    out = {}
+    for name in TRACKED_FLAGS:
+        firsts = [r["reached"][name] for r in rows if name in r["reached"]]
+        if firsts:
+            out[name] = sum(t is not None for t in firsts) / len(firsts)
+    return out
+
+
+def _median_first_steps(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Per flag that some episode of `rows` reached, the median step at which those first did."""
+    out = {}
+    for name in TRACKED_FLAGS:
+        firsts = [r["reached"][name] for r in rows if r["reached"].get(name) is not None]
+        if firsts:
+            out[name] = float(np.median(firsts))
+    return out
 
 
 def write_results(results: list[ConditionResult], path: str | Path, meta: dict[str, Any] | None = None) -> None:
@@ -200,14 +246,28 @@ def write_results(results: list[ConditionResult], path: str | Path, meta: dict[s
 
 
 def print_results(results: list[ConditionResult], title: str = "evaluation") -> None:
-    """A rich table of success rates with 95% intervals."""
+    """Rich tables: success rates with 95% intervals, then the stages (and mishaps) the episodes reached."""
     from rich.console import Console
     from rich.table import Table
 
+    console = Console(width=max(Console().width, 100))
     table = Table(title=title)
     table.add_column("condition", no_wrap=True)
     for col in ("episodes", "success", "95% CI", "mean return", "mean length"):
         table.add_column(col, justify="right")
     for r in results:
-        table.add_row(r.condition, str(r.episodes), f"{r.success_rate:.2f}", f"[{r.ci95[0]:.2f}, {r.ci95[1]:.2f}]", f"{r.mean_return:.1f}", f"{r.mean_length:.1f}")
-    Console(width=max(Console().width, 100)).print(table)
+        table.add_row(r.condition, str(r.episodes), f"{r.success_rate:.2f}", f"[{r.ci95[0]:.2f}, {r.ci95[1]:.2f}]",
+                      f"{r.mean_return:.1f}", f"{r.mean_length:.1f}")
+    console.print(table)
+    if not any(r.reached for r in results):
+        return
+    stages = Table(title="where the episodes went: stages and mishaps reached (those false at the reset)")
+    stages.add_column("condition", no_wrap=True)
+    stages.add_column("flag", no_wrap=True)
+    stages.add_column("episodes reaching it", justify="right")
+    stages.add_column("median first step", justify="right")
+    for r in results:
+        for name, rate in r.reached.items():
+            step = r.reached_step.get(name)
+            stages.add_row(r.condition, name, f"{rate:.2f}", "-" if step is None else f"{step:.0f}")
+    console.print(stages)

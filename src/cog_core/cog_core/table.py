@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from cog_core.config import apply_overrides
+from cog_core.evaluate import TRACKED_FLAGS
 from cog_core.rl.config import OBS_MODES, SHORT_RUN_OVERRIDES, TrainConfig
 
 METHODS = ("no-prior", "bc-init", "bc", "bc-oracle", "sac", "cog")  # Table 1's column order
@@ -322,6 +323,17 @@ def _train_seconds(run: Path) -> float | None:
     return float(lines[-1].split(",")[header.index("wall_s")]) if len(lines) > 1 and "wall_s" in header else None
 
 
+def _pooled_subgoals(results: list[dict]) -> dict[str, float]:
+    """Each tracked flag's fraction of all the episodes of `results` (one condition's final
+    evaluations, one per seed) that reached it, over the evaluations that tracked it."""
+    out = {}
+    for name in TRACKED_FLAGS:
+        tracked = [r for r in results if name in r.get("reached", {})]
+        if tracked:
+            out[name] = sum(r["reached"][name] * r["episodes"] for r in tracked) / sum(r["episodes"] for r in tracked)
+    return out
+
+
 def collect_report(cfg: TableConfig, out: Path, sizes: dict[str, int], seconds: float) -> dict:
     """Gather every run's final evaluation and learning curve into one JSON-able dict."""
     from cog_core.evaluate import wilson_interval
@@ -352,6 +364,7 @@ def collect_report(cfg: TableConfig, out: Path, sizes: dict[str, int], seconds: 
                     "mean": float(np.mean(rates)) if rates else None,
                     "std": float(np.std(rates)) if rates else None,
                     "pooled_ci95": list(wilson_interval(k, n)) if n else None, "episodes": n,
+                    "reached": _pooled_subgoals([finals[s][cond] for s in finals]),
                 }
                 steps = sorted({row["step"] for c in runs_curves.values() for row in c})
                 curves.setdefault(cond, {})[method] = {
@@ -402,6 +415,17 @@ def markdown_report(report: dict) -> str:
             cells = [report["cells"][cond].get(m) for m in methods]
             lines.append(f"| {cond} | " + " | ".join(
                 f"[{c['pooled_ci95'][0]:.2f}, {c['pooled_ci95'][1]:.2f}]" if c and c["pooled_ci95"] else "-" for c in cells) + " |")
+    subgoal_rows = [(cond, name) for scene in (SCENES[s] for s in cfg["scenes"]) for cond in scene.conditions
+                    for name in TRACKED_FLAGS if any(name in (c or {}).get("reached", {}) for c in report["cells"][cond].values())]
+    if subgoal_rows:
+        lines += ["", "Where the episodes stop: the fraction (all seeds' episodes together) that reached each stage of "
+                  "the task at some step, for the stages a condition starts without (`blocker_fallen`: the bottle "
+                  "was knocked over):", "",
+                  "| initial condition | stage | " + " | ".join(METHOD_TITLES[m] for m in methods) + " |",
+                  "|---|---|" + "---|" * len(methods)]
+        for cond, name in subgoal_rows:
+            cells = [(report["cells"][cond].get(m) or {}).get("reached", {}) for m in methods]
+            lines.append(f"| {cond} | {name} | " + " | ".join(f"{c[name]:.2f}" if name in c else "-" for c in cells) + " |")
     sec = report["seconds"]
     lines += [
         "", "## Setup", "",

@@ -43,10 +43,30 @@ class ScriptedGrasp:
 
 def test_run_episode_counts_success_at_the_final_step_and_records_frames():
     env = make_env("drawer/open", render_size=64)
-    frames = []
-    success, ret, length = run_episode(env, ScriptedGrasp(), seed=0, frames=frames)
+    frames, reached = [], {}
+    success, ret, length = run_episode(env, ScriptedGrasp(), seed=0, frames=frames, reached=reached)
     assert length == env.max_episode_steps and len(frames) == length + 1
     assert success and 0 < ret < length  # rewarded only once lifted
+    assert set(reached) == {"grasped", "blocker_fallen"}  # the drawer is open and the bottle aside from the start
+    assert 6 <= reached["grasped"] <= 12  # the scripted grasp closes the hand at steps 9-10
+    assert reached["blocker_fallen"] is None
+
+
+class Still:
+    """A policy that holds the arm where it is."""
+
+    keys = ["state"]
+
+    def act(self, obs):
+        return np.zeros(8, np.float32)
+
+
+def test_run_episode_reports_the_subgoals_a_policy_never_reached():
+    env = make_env("drawer/blocked_by_object")
+    reached = {}
+    success, _, _ = run_episode(env, Still(), seed=0, reached=reached)
+    assert not success
+    assert reached == {"blocker_moved": None, "drawer_opened": None, "grasped": None, "blocker_fallen": None}
 
 
 def test_policy_observation_adds_lowdim_only_when_asked():
@@ -73,4 +93,19 @@ def test_evaluating_a_run_directory_leaves_no_temporary_export(tmp_path, monkeyp
     Trainer(cfg, TrainData(cfg, task, task), tmp_path / "run").train(progress=False)  # 12-D lowdim: pick-place
     [result] = evaluate(tmp_path / "run", ["pick_place/object_in_gripper"], episodes=1, progress=False)
     assert result.episodes == 1
+    assert set(result.reached) == {"object_in_tray"}  # the cube starts in the hand
+    assert 0.0 <= result.reached["object_in_tray"] <= 1.0
     assert not [p for p in scratch.iterdir() if p.name.startswith("cog_eval_policy_")]  # the temporary export is gone
+
+
+def test_reach_rates_pool_episodes_and_give_the_median_first_step():
+    from cog_core.evaluate import _median_first_steps, _reach_rates
+
+    rows = [{"reached": {"blocker_moved": 12, "drawer_opened": 30}},
+            {"reached": {"blocker_moved": 20, "drawer_opened": None}},
+            {"reached": {"blocker_moved": None, "drawer_opened": None}},
+            {"reached": {"blocker_moved": 16, "drawer_opened": 50}}]
+    assert _reach_rates(rows) == {"blocker_moved": 0.75, "drawer_opened": 0.5}
+    assert _median_first_steps(rows) == {"blocker_moved": 16.0, "drawer_opened": 40.0}
+    assert _reach_rates([{"reached": {}}]) == {}  # nothing to reach
+    assert _median_first_steps([{"reached": {"grasped": None}}]) == {}  # tracked, never reached

@@ -23,12 +23,14 @@ from cog_core.table import (
 )
 
 
-def _fake_run(out, scene, method, seed, successes: dict[str, int], episodes: int, curve: list[tuple[int, dict]]):
+def _fake_run(out, scene, method, seed, successes: dict[str, int], episodes: int, curve: list[tuple[int, dict]],
+              reached: dict[str, dict[str, float]] | None = None):
     """A finished run's files as `cogrl train` / `cogrl eval --json` write them."""
     run = out / "runs" / scene / method / f"seed{seed}"
     run.mkdir(parents=True)
     results = [{"condition": c, "episodes": episodes, "successes": k, "success_rate": k / episodes,
-                "ci95": list(wilson_interval(k, episodes)), "mean_return": 0.0, "mean_length": 40.0, "videos": []}
+                "ci95": list(wilson_interval(k, episodes)), "mean_return": 0.0, "mean_length": 40.0, "videos": [],
+                "reached": (reached or {}).get(c, {})}
                for c, k in successes.items()]
     (run / "final_eval.json").write_text(json.dumps({"meta": {}, "results": results}))
     (run / "eval.jsonl").write_text("".join(json.dumps({"step": s, **{f"success/{c}": v for c, v in r.items()}}) + "\n" for s, r in curve))
@@ -39,8 +41,11 @@ def test_report_aggregates_seeds_and_writes_table_and_curves(tmp_path):
     cfg = table_config("smoke", out=str(tmp_path), scenes=("pick-place",), methods=("no-prior", "cog"), seeds=(0, 1, 2))
     conds = ("pick_place/object_in_gripper", "pick_place/object_on_table")
     for seed, k in ((0, 8), (1, 6)):
-        _fake_run(tmp_path, "pick-place", "cog", seed, {conds[0]: 10, conds[1]: k}, 10, [(100, {conds[1]: 0.2}), (200, {conds[1]: k / 10})])
-        _fake_run(tmp_path, "pick-place", "no-prior", seed, {conds[0]: 9, conds[1]: 0}, 10, [(100, {conds[1]: 0.0})])
+        stages = {conds[1]: {"grasped": k / 10 + 0.1, "object_in_tray": k / 10}}
+        _fake_run(tmp_path, "pick-place", "cog", seed, {conds[0]: 10, conds[1]: k}, 10, [(100, {conds[1]: 0.2}), (200, {conds[1]: k / 10})],
+                  reached=stages)
+        _fake_run(tmp_path, "pick-place", "no-prior", seed, {conds[0]: 9, conds[1]: 0}, 10, [(100, {conds[1]: 0.0})],
+                  reached={conds[1]: {"grasped": 0.0, "object_in_tray": 0.0}})
     report = collect_report(cfg, tmp_path, {"pick-place-prior": 123}, 1.0)
     cell = report["cells"][conds[1]]["cog"]
     assert cell["rates"] == [0.8, 0.6] and cell["mean"] == pytest.approx(0.7) and cell["std"] == pytest.approx(0.1)
@@ -50,6 +55,17 @@ def test_report_aggregates_seeds_and_writes_table_and_curves(tmp_path):
     # seed 2 has no finished run: the cells say how many seeds they average
     assert "| pick_place/object_on_table * | 0.00 ± 0.00 (2 of 3 seeds) (0.00) | 0.70 ± 0.10 (2 of 3 seeds) (0.96) |" in md
     assert "pick-place-prior 123" in md
+    # the stages each method reached, pooled over seeds (0.9 and 0.7 of 10 episodes each)
+    assert cell["reached"] == pytest.approx({"grasped": 0.8, "object_in_tray": 0.7})
+    # an evaluation that did not track a subgoal (an older one) does not count as 0 for it
+    from cog_core.table import _pooled_subgoals
+
+    old = {"episodes": 10, "reached": {"grasped": 0.5}}
+    new = {"episodes": 30, "reached": {"grasped": 1.0, "blocker_fallen": 0.1}}
+    assert _pooled_subgoals([old, new]) == pytest.approx({"grasped": 0.875, "blocker_fallen": 0.1})
+    assert _pooled_subgoals([{"episodes": 5}]) == {}  # written before subgoals were tracked
+    assert "| pick_place/object_on_table | grasped | 0.00 | 0.80 |" in md
+    assert "| pick_place/object_in_gripper |" not in md.split("Where the episodes stop")[1].split("## Setup")[0]
     assert f"`cogrl table --preset smoke --scenes pick-place --methods no-prior,cog --seeds 0,1,2 --out {tmp_path}`" in md
     write_report(report, tmp_path)
     assert (tmp_path / "curves_pick-place.png").stat().st_size > 1000

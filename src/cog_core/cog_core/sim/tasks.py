@@ -42,6 +42,14 @@ def in_tray(pos: np.ndarray, layout: SceneLayout) -> bool:
     return bool(np.all(np.abs(pos[:2] - np.array(tray.center_xy)) < inner) and pos[2] < 0.05)
 
 
+def blocker_fallen(pos: np.ndarray, layout: SceneLayout) -> bool:
+    """The bottle lies on its side: its centre is closer to the table than half-way between
+    standing (half height) and lying (radius)."""
+    b = layout.blocker
+    assert b is not None
+    return bool(pos[2] < (b.half_height + b.radius) / 2)
+
+
 def success(s: SceneState, layout: SceneLayout) -> bool:
     """The scene's task: drawer = object lifted clear and held; pick-place = object resting in the tray."""
     if layout.name == "drawer":
@@ -60,6 +68,8 @@ def subgoals(s: SceneState, layout: SceneLayout) -> dict[str, float | bool]:
         if s.blocker_pos is not None and s.blocker_home is not None:
             moved = float(np.linalg.norm(s.blocker_pos[:2] - s.blocker_home[:2]))
             out["blocker_moved"] = bool(moved > BLOCKER_MOVED_DISTANCE)
+        if s.blocker_pos is not None and layout.blocker is not None:
+            out["blocker_fallen"] = blocker_fallen(s.blocker_pos, layout)
     else:
         out["object_in_tray"] = in_tray(s.object_pos, layout)
     return out

@@ -61,6 +61,19 @@ def test_blocker_stands_in_front_of_the_closed_drawer(seed):
     handle = env.handle_pos("bottom")
     assert handle[1] < blocker[1] < cab.front_y  # between the handle bar and the drawer front
     assert info["blocker_moved"] is False
+    assert info["blocker_fallen"] is False
+
+
+def test_a_bottle_lying_on_its_side_is_reported_fallen():
+    import mujoco
+
+    env, _, _ = reset("drawer/closed", 0)
+    adr = env.model.joint("blocker").qposadr[0]
+    env.data.qpos[adr + 2] = env.layout.blocker.radius  # lying on the table ...
+    env.data.qpos[adr + 3:adr + 7] = [np.cos(np.pi / 4), np.sin(np.pi / 4), 0, 0]  # ... axis along y
+    mujoco.mj_forward(env.model, env.data)
+    _, _, _, _, info = env.step(np.zeros(8, np.float32))
+    assert info["blocker_fallen"] is True
 
 
 @pytest.mark.parametrize("condition", ["drawer/open", "drawer/closed", "drawer/blocked_by_top_drawer"])
