@@ -323,7 +323,7 @@ def _train_seconds(run: Path) -> float | None:
     return float(lines[-1].split(",")[header.index("wall_s")]) if len(lines) > 1 and "wall_s" in header else None
 
 
-def _pooled_subgoals(results: list[dict]) -> dict[str, float]:
+def _pooled_reach_rates(results: list[dict]) -> dict[str, float]:
     """Each tracked flag's fraction of all the episodes of `results` (one condition's final
     evaluations, one per seed) that reached it, over the evaluations that tracked it."""
     out = {}
@@ -364,7 +364,7 @@ def collect_report(cfg: TableConfig, out: Path, sizes: dict[str, int], seconds: 
                     "mean": float(np.mean(rates)) if rates else None,
                     "std": float(np.std(rates)) if rates else None,
                     "pooled_ci95": list(wilson_interval(k, n)) if n else None, "episodes": n,
-                    "reached": _pooled_subgoals([finals[s][cond] for s in finals]),
+                    "reached": _pooled_reach_rates([finals[s][cond] for s in finals]),
                 }
                 steps = sorted({row["step"] for c in runs_curves.values() for row in c})
                 curves.setdefault(cond, {})[method] = {
@@ -415,15 +415,15 @@ def markdown_report(report: dict) -> str:
             cells = [report["cells"][cond].get(m) for m in methods]
             lines.append(f"| {cond} | " + " | ".join(
                 f"[{c['pooled_ci95'][0]:.2f}, {c['pooled_ci95'][1]:.2f}]" if c and c["pooled_ci95"] else "-" for c in cells) + " |")
-    subgoal_rows = [(cond, name) for scene in (SCENES[s] for s in cfg["scenes"]) for cond in scene.conditions
+    flag_rows = [(cond, name) for scene in (SCENES[s] for s in cfg["scenes"]) for cond in scene.conditions
                     for name in TRACKED_FLAGS if any(name in (c or {}).get("reached", {}) for c in report["cells"][cond].values())]
-    if subgoal_rows:
+    if flag_rows:
         lines += ["", "Where the episodes stop: the fraction (all seeds' episodes together) that reached each stage of "
                   "the task at some step, for the stages a condition starts without (`blocker_fallen`: the bottle "
                   "was knocked over):", "",
                   "| initial condition | stage | " + " | ".join(METHOD_TITLES[m] for m in methods) + " |",
                   "|---|---|" + "---|" * len(methods)]
-        for cond, name in subgoal_rows:
+        for cond, name in flag_rows:
             cells = [(report["cells"][cond].get(m) or {}).get("reached", {}) for m in methods]
             lines.append(f"| {cond} | {name} | " + " | ".join(f"{c[name]:.2f}" if name in c else "-" for c in cells) + " |")
     sec = report["seconds"]

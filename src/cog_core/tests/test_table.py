@@ -58,12 +58,12 @@ def test_report_aggregates_seeds_and_writes_table_and_curves(tmp_path):
     # the stages each method reached, pooled over seeds (0.9 and 0.7 of 10 episodes each)
     assert cell["reached"] == pytest.approx({"grasped": 0.8, "object_in_tray": 0.7})
     # an evaluation that did not track a subgoal (an older one) does not count as 0 for it
-    from cog_core.table import _pooled_subgoals
+    from cog_core.table import _pooled_reach_rates
 
     old = {"episodes": 10, "reached": {"grasped": 0.5}}
     new = {"episodes": 30, "reached": {"grasped": 1.0, "blocker_fallen": 0.1}}
-    assert _pooled_subgoals([old, new]) == pytest.approx({"grasped": 0.875, "blocker_fallen": 0.1})
-    assert _pooled_subgoals([{"episodes": 5}]) == {}  # written before subgoals were tracked
+    assert _pooled_reach_rates([old, new]) == pytest.approx({"grasped": 0.875, "blocker_fallen": 0.1})
+    assert _pooled_reach_rates([{"episodes": 5}]) == {}  # written before subgoals were tracked
     assert "| pick_place/object_on_table | grasped | 0.00 | 0.80 |" in md
     assert "| pick_place/object_in_gripper |" not in md.split("Where the episodes stop")[1].split("## Setup")[0]
     assert f"`cogrl table --preset smoke --scenes pick-place --methods no-prior,cog --seeds 0,1,2 --out {tmp_path}`" in md
