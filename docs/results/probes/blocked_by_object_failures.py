@@ -15,7 +15,7 @@ import os
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-from cog_core.evaluate import EVAL_SEED_OFFSET, policy_dir_for, run_episode  # noqa: E402
+from cog_core.evaluate import episode_seed, policy_dir_for, run_episode  # noqa: E402
 from cog_core.rl.runtime import PolicyRuntime  # noqa: E402
 from cog_core.sim import make_env  # noqa: E402
 
@@ -46,8 +46,7 @@ def classify(run: str, episodes: int, seed: int = 0) -> dict[str, int]:
         env = make_env(CONDITION)
         for i in range(episodes):
             reached: dict[str, int | None] = {}
-            ok, _, _ = run_episode(env, runtime, EVAL_SEED_OFFSET + seed * 100_003 + CONDITION_INDEX * 10_007 + i,
-                                   reached=reached)
+            ok, _, _ = run_episode(env, runtime, episode_seed(seed, CONDITION_INDEX, i), reached=reached)
             counts[outcome(ok, reached)] += 1
             counts["knocked over, any outcome"] += reached["blocker_fallen"] is not None
     return counts

@@ -23,6 +23,11 @@ import numpy as np
 EVAL_SEED_OFFSET = 1_000_003  # keeps evaluation seeds away from the collection seeds
 
 
+def episode_seed(seed: int, condition_index: int, index: int) -> int:
+    """The reset seed of evaluation episode `index` of the `condition_index`-th condition asked for."""
+    return EVAL_SEED_OFFSET + seed * 100_003 + condition_index * 10_007 + index
+
+
 @dataclass
 class ConditionResult:
     """Success statistics of one initial condition."""
@@ -179,7 +184,7 @@ def evaluate(
         Path(video_dir).mkdir(parents=True, exist_ok=True)
     with policy_dir_for(policy) as policy_dir:
         jobs = [
-            (c, i, EVAL_SEED_OFFSET + seed * 100_003 + ci * 10_007 + i, i < videos_per_condition)
+            (c, i, episode_seed(seed, ci, i), i < videos_per_condition)
             for ci, c in enumerate(conditions)
             for i in range(episodes)
         ]

@@ -416,7 +416,7 @@ def markdown_report(report: dict) -> str:
             lines.append(f"| {cond} | " + " | ".join(
                 f"[{c['pooled_ci95'][0]:.2f}, {c['pooled_ci95'][1]:.2f}]" if c and c["pooled_ci95"] else "-" for c in cells) + " |")
     flag_rows = [(cond, name) for scene in (SCENES[s] for s in cfg["scenes"]) for cond in scene.conditions
-                    for name in TRACKED_FLAGS if any(name in (c or {}).get("reached", {}) for c in report["cells"][cond].values())]
+                 for name in TRACKED_FLAGS if any(name in (c or {}).get("reached", {}) for c in report["cells"][cond].values())]
     if flag_rows:
         lines += ["", "Where the episodes stop: the fraction (all seeds' episodes together) that reached each stage of "
                   "the task at some step, for the stages a condition starts without (`blocker_fallen`: the bottle "
