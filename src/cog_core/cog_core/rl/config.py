@@ -68,6 +68,7 @@ class NetConfig:
     fast_feature_dim: int = 64  # fast: encoder output size (linear + LayerNorm + tanh)
     fast_hidden: tuple[int, ...] = (256, 256)  # fast: critic and actor MLP widths
     state_hidden: tuple[int, ...] = (128, 128)  # state obs: critic and actor MLP widths (256,256 costs ~2x: ~15 ms/update)
+    state_policy_hidden: tuple[int, ...] | None = None  # state obs: actor MLP widths when they differ from the critic's; None = state_hidden
     critic_layernorm: bool = True  # fast/state critics: layer norm before every hidden ReLU (stops Q divergence; the paper arch never has it)
     normalize_state: bool = True  # standardise state/lowdim vectors with dataset mean/std
 

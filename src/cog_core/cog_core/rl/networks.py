@@ -307,7 +307,7 @@ def policy_parts(cfg: TrainConfig, image_size: int | None, vec_dim: int, action_
     bounds = (cfg.sac.log_std_min, cfg.sac.log_std_max)
     if cfg.obs == "state":
         encoder = ObsEncoder(None, vec_dim)
-        return encoder, GaussianHead(vec_dim, n.state_hidden, action_dim, bounds)
+        return encoder, GaussianHead(vec_dim, n.state_policy_hidden or n.state_hidden, action_dim, bounds)
     if image_size is None:
         raise ValueError("image observations need an image size")
     if cfg.arch == "paper":

@@ -81,6 +81,23 @@ def test_train_export_runtime_round_trip(tmp_path):
         rt.act({"image": obs["image"]})
 
 
+def test_state_policy_wider_than_critic_round_trip(tmp_path):
+    cfg = apply_overrides(tiny_config(obs="state", steps=3), ["net.state_policy_hidden=24,24,24"])
+    task = synthetic_transitions(3, 8, seed=5)
+    prior = synthetic_transitions(3, 8, is_task=False, seed=6)
+    trainer = Trainer(cfg, TrainData(cfg, task, prior), tmp_path / "run")
+    trainer.train(progress=False)
+    actor = [m.out_features for m in trainer.model.policy_head.modules() if isinstance(m, torch.nn.Linear)]
+    critic = [p.shape for n, p in trainer.model.qs.named_parameters() if p.dim() >= 2]
+    assert actor[:3] == [24, 24, 24] and all(24 not in shape for shape in critic)
+    rt = PolicyRuntime.load(export_policy(tmp_path / "run" / "checkpoint.pt", tmp_path / "policy"))
+    obs = {"lowdim": task.obs["lowdim"][0]}
+    with torch.no_grad():
+        ref = trainer.model.act_deterministic(
+            {"vec": (torch.from_numpy(obs["lowdim"])[None] - trainer.model.vec_mean) / trainer.model.vec_std})
+    assert np.allclose(rt.act(obs), ref[0].numpy(), atol=1e-6)
+
+
 def _write_h5(path, t, role):
     """A dataset in the layout `cogrl convert` writes (the parts load_transitions reads)."""
     with h5py.File(path, "w") as h5:
