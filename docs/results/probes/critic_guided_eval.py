@@ -32,18 +32,11 @@ class CriticGuidedPolicy:
     def __init__(self, run: str, samples: int, seed: int) -> None:
         import torch
 
-        from cog_core.config import from_dict
-        from cog_core.rl.checkpoint import load_checkpoint
-        from cog_core.rl.config import TrainConfig
-        from cog_core.rl.networks import build_model
+        from cog_core.rl.export import model_from_checkpoint
 
-        ckpt = load_checkpoint(Path(run) / "checkpoint.pt")
-        cfg, spec = from_dict(TrainConfig, ckpt["meta"]["config"]), ckpt["meta"]["spec"]
+        self.model, cfg, _ = model_from_checkpoint(Path(run) / "checkpoint.pt")
         if cfg.obs != "state":
             raise SystemExit(f"{run}: this probe reads state-observation runs only (obs={cfg.obs!r})")
-        self.model = build_model(cfg, spec["image_size"], spec["vec_dim"], spec["action_dim"])
-        self.model.load_state_dict(ckpt["model"])
-        self.model.eval()
         self.samples = samples
         self.generator = torch.Generator().manual_seed(seed)
 

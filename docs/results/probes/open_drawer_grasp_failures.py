@@ -53,18 +53,12 @@ def critic_vs_policy(run: str, episodes: int, steps: int = 5, seed: int = 0) -> 
     """Per episode and early step: the policy's dx and the dx on a grid that the critic (min of two Qs) rates best."""
     import torch
 
-    from cog_core.config import from_dict
-    from cog_core.rl.checkpoint import load_checkpoint
-    from cog_core.rl.config import TrainConfig
-    from cog_core.rl.networks import build_model, prepare_obs
+    from cog_core.rl.export import model_from_checkpoint
+    from cog_core.rl.networks import prepare_obs
 
-    ckpt = load_checkpoint(Path(run) / "checkpoint.pt")
-    cfg, spec = from_dict(TrainConfig, ckpt["meta"]["config"]), ckpt["meta"]["spec"]
+    model, cfg, _ = model_from_checkpoint(Path(run) / "checkpoint.pt")
     if cfg.obs != "state":
         raise SystemExit(f"--critic reads state-observation runs only; {run} has obs={cfg.obs!r}")
-    model = build_model(cfg, spec["image_size"], spec["vec_dim"], spec["action_dim"])
-    model.load_state_dict(ckpt["model"])
-    model.eval()
     grid = torch.linspace(-1, 1, 81)
     env, out = make_env(CONDITION), []
     for i in range(episodes):

@@ -16,7 +16,7 @@ from cog_core.control import ACTION_DIM, ACTION_NAMES
 from cog_core.rl.checkpoint import load_checkpoint
 from cog_core.rl.config import TrainConfig
 from cog_core.rl.data import obs_keys_for
-from cog_core.rl.networks import build_model
+from cog_core.rl.networks import ActorCritic, build_model
 from cog_core.rl.runtime import EXPORT_FORMAT, META_FILE, WEIGHTS_FILE, policy_state_dict
 
 
@@ -68,14 +68,21 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
-def export_policy(checkpoint: str | Path, out_dir: str | Path) -> Path:
-    """Write policy.pt + policy.json for the checkpoint's policy into `out_dir`; returns it."""
+def model_from_checkpoint(checkpoint: str | Path) -> tuple[ActorCritic, TrainConfig, dict[str, Any]]:
+    """The trained actor-critic of a checkpoint (eval mode), its config and the checkpoint's metadata."""
     ckpt = load_checkpoint(checkpoint)
     meta = ckpt["meta"]
     cfg = from_dict(TrainConfig, meta["config"])
     spec = meta["spec"]
     model = build_model(cfg, spec["image_size"], spec["vec_dim"], spec["action_dim"])
     model.load_state_dict(ckpt["model"])
+    return model.eval(), cfg, meta
+
+
+def export_policy(checkpoint: str | Path, out_dir: str | Path) -> Path:
+    """Write policy.pt + policy.json for the checkpoint's policy into `out_dir`; returns it."""
+    model, cfg, meta = model_from_checkpoint(checkpoint)
+    spec = meta["spec"]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     weights = policy_state_dict(model)

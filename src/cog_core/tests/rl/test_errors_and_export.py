@@ -14,6 +14,7 @@ from cog_core.config import ConfigError, apply_overrides, load_config
 from cog_core.rl.config import TrainConfig
 from cog_core.rl.data import DataMismatch, TrainData, synthetic_transitions
 from cog_core.rl.export import export_policy
+from cog_core.rl.networks import prepare_obs
 from cog_core.rl.runtime import PolicyRuntime
 from cog_core.rl.trainer import Trainer
 
@@ -92,9 +93,9 @@ def test_state_policy_wider_than_critic_round_trip(tmp_path):
     assert actor[:3] == [24, 24, 24] and all(24 not in shape for shape in critic)
     rt = PolicyRuntime.load(export_policy(tmp_path / "run" / "checkpoint.pt", tmp_path / "policy"))
     obs = {"lowdim": task.obs["lowdim"][0]}
+    m = trainer.model
     with torch.no_grad():
-        ref = trainer.model.act_deterministic(
-            {"vec": (torch.from_numpy(obs["lowdim"])[None] - trainer.model.vec_mean) / trainer.model.vec_std})
+        ref = m.act_deterministic(prepare_obs({"lowdim": torch.from_numpy(obs["lowdim"])[None]}, "state", m.vec_mean, m.vec_std))
     assert np.allclose(rt.act(obs), ref[0].numpy(), atol=1e-6)
 
 
