@@ -54,6 +54,7 @@ class CqlConfig:
     alpha: float = 1.0  # weight of the conservative term (paper A.3: 1.0, no Lagrange); sac forces 0
     temperature: float = 1.0  # logsumexp temperature (original: 1)
     num_actions: int = 1  # sampled actions of each kind: uniform, pi(s), pi(s') (paper A.3: 1)
+    max_backup_actions: int = 1  # target = best of this many a' ~ pi(s') (CQL's max backup); 1 = one draw (paper, original)
 
 
 @dataclass
@@ -118,7 +119,11 @@ class TrainConfig:
             raise ConfigError(f"arch={self.arch!r} is not one of {', '.join(ARCHS)}")
         if self.data.oracle_success not in ("any", "final"):
             raise ConfigError(f"data.oracle_success={self.data.oracle_success!r} must be 'any' or 'final'")
-        for name, value in [("batch_size", self.batch_size), ("cql.num_actions", self.cql.num_actions)]:
+        for name, value in [
+            ("batch_size", self.batch_size),
+            ("cql.num_actions", self.cql.num_actions),
+            ("cql.max_backup_actions", self.cql.max_backup_actions),
+        ]:
             if value < 1:
                 raise ConfigError(f"{name} must be >= 1, got {value}")
         if self.steps < 0:

@@ -2,7 +2,9 @@
 
 The maths follows the original rlkit CQL used by COG:
 - Bellman target y = r + (1 - d) * gamma * min(Q1'(s', a'), Q2'(s', a')), a' ~ pi(s'), with no
-  entropy term (deterministic backup) unless `backup_entropy` (offline SAC).
+  entropy term (deterministic backup) unless `backup_entropy` (offline SAC). With
+  `cql.max_backup_actions` = N > 1 the target takes the best of N draws a' ~ pi(s') (CQL's
+  "max backup", used for long-horizon stitching such as AntMaze; COG's original: one draw).
 - CQL term per Q: T * logsumexp_j([Q(s, a_unif) - log(0.5^|A|), Q(s, a~pi(s')) - log pi(a|s'),
   Q(s, a~pi(s)) - log pi(a|s)] / T) averaged over the batch, minus mean Q(s, a_data); times alpha.
 - Policy loss alpha_ent * log pi(a|s) - min_i Q_i(s, a), or during BC warm start
@@ -44,21 +46,29 @@ class Noise:
     crop_s: torch.Tensor | None  # (B, 2) crop offsets for s
     crop_n: torch.Tensor | None  # (B, 2) crop offsets for s'
     eps_pi: torch.Tensor  # (B, 1, A) policy-loss action noise
-    eps_target: torch.Tensor  # (B, 1, A) backup action a' ~ pi(s')
+    eps_target: torch.Tensor  # (B, N, A) backup actions a' ~ pi(s'); N = cql.max_backup_actions or 1
     eps_cql_s: torch.Tensor  # (B, K, A) CQL actions ~ pi(s)
     eps_cql_next: torch.Tensor  # (B, K, A) CQL actions ~ pi(s')
     uniform: torch.Tensor  # (B, K, A) CQL uniform actions in [-1, 1]
 
 
-def draw_noise(batch: int, action_dim: int, num_actions: int, crop_pad: int, images: bool, gen: torch.Generator) -> Noise:
-    """Draw the noise of one update from `gen`."""
+def draw_noise(
+    batch: int,
+    action_dim: int,
+    num_actions: int,
+    crop_pad: int,
+    images: bool,
+    gen: torch.Generator,
+    backup_actions: int = 1,
+) -> Noise:
+    """Draw the noise of one update from `gen` (`backup_actions` draws of a' for the target)."""
     crops = (crop_offsets(batch, crop_pad, gen), crop_offsets(batch, crop_pad, gen)) if images and crop_pad else (None, None)
     k = num_actions
     return Noise(
         crop_s=crops[0],
         crop_n=crops[1],
         eps_pi=torch.randn(batch, 1, action_dim, generator=gen),
-        eps_target=torch.randn(batch, 1, action_dim, generator=gen),
+        eps_target=torch.randn(batch, max(1, backup_actions), action_dim, generator=gen),
         eps_cql_s=torch.randn(batch, k, action_dim, generator=gen),
         eps_cql_next=torch.randn(batch, k, action_dim, generator=gen),
         uniform=torch.rand(batch, k, action_dim, generator=gen) * 2.0 - 1.0,
@@ -74,10 +84,16 @@ def bellman_target(
     reward_scale: float = 1.0,
     entropy_bonus: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """y = scale*r + (1-d)*gamma*(min(Q1', Q2') - entropy_bonus); entropy_bonus = alpha*log pi(a'|s') or None."""
+    """y = scale*r + (1-d)*gamma*(min(Q1', Q2') - entropy_bonus); entropy_bonus = alpha*log pi(a'|s') or None.
+
+    Q-args are (B,) for one next action, or (B, N) for N sampled next actions, of which the
+    target takes the best (max backup); an entropy bonus then has the same shape.
+    """
     v = torch.min(q1_next, q2_next)
     if entropy_bonus is not None:
         v = v - entropy_bonus
+    if v.dim() == 2:
+        v = v.max(dim=1).values
     return reward_scale * rewards + (1.0 - dones) * discount * v
 
 
@@ -146,10 +162,8 @@ def compute_losses(
             a_next, logp_next = tanh_gaussian_sample(mean_n, log_std_n, noise.eps_target)
             h_t = model.q_feat_parts(model.critic_features(obs_n, target=True), target=True)
             q1_t, q2_t = model.q_values(h_t, a_next, target=True).unbind(0)
-            bonus = alpha * logp_next[:, 0] if cfg.backup_entropy else None
-            y = bellman_target(
-                batch.rewards, batch.dones, q1_t[:, 0], q2_t[:, 0], cfg.sac.discount, cfg.sac.reward_scale, bonus
-            )
+            bonus = alpha * logp_next if cfg.backup_entropy else None
+            y = bellman_target(batch.rewards, batch.dones, q1_t, q2_t, cfg.sac.discount, cfg.sac.reward_scale, bonus)
             if cql_alpha > 0:
                 a_cs, logp_cs = tanh_gaussian_sample(mean.detach(), log_std.detach(), noise.eps_cql_s)
                 a_cn, logp_cn = tanh_gaussian_sample(mean_n, log_std_n, noise.eps_cql_next)
@@ -238,7 +252,15 @@ class Agent:
     def update(self, batch: Batch, train_critic: bool, bc_policy_loss: bool) -> dict[str, float]:
         """One gradient step; returns scalar statistics."""
         b = batch.actions.shape[0]
-        noise = draw_noise(b, self.model.action_dim, self.cfg.cql.num_actions, self.cfg.data.crop_pad, self.images, self.gen)
+        noise = draw_noise(
+            b,
+            self.model.action_dim,
+            self.cfg.cql.num_actions,
+            self.cfg.data.crop_pad,
+            self.images,
+            self.gen,
+            backup_actions=self.cfg.cql.max_backup_actions,
+        )
         obs_s, obs_n = self.prepare(batch, noise)
         for name, opt in self.optimizers.items():
             if name != "alpha":

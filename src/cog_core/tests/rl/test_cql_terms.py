@@ -36,6 +36,47 @@ def test_bellman_target_by_hand():
     y = bellman_target(r, d, q1, q2, discount=0.9, reward_scale=2.0, entropy_bonus=torch.tensor([0.5, -1.0, 3.0]))
     assert torch.allclose(y, torch.tensor([0.9 * 1.5, 2.0 + 0.9 * 2.0, 2.0]))
 
+    # N sampled next actions (max backup): the best of each row's per-draw targets.
+    q1n, q2n = torch.tensor([[2.0, 4.0], [3.0, 0.0], [5.0, 9.0]]), torch.tensor([[2.5, 1.0], [1.0, 6.0], [7.0, 8.0]])
+    y = bellman_target(r, d, q1n, q2n, discount=0.9)
+    assert torch.allclose(y, torch.tensor([0.9 * 2.0, 1.0 + 0.9 * 1.0, 1.0]))
+
+
+def test_max_backup_target_is_the_best_single_draw_target_per_row():
+    """With cql.max_backup_actions=N the target of each row is the max of its N one-draw targets."""
+    torch.manual_seed(0)
+    cfg = TrainConfig(obs="state")
+    cfg.net.state_hidden = (8,)
+    model = StateModel(cfg, vec_dim=3, action_dim=2).double()
+    with torch.no_grad():
+        for p in model.target_qs.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    b, n = 4, 5
+    g = torch.Generator().manual_seed(1)
+    rnd = lambda k: torch.randn(b, k, 2, generator=g, dtype=torch.float64)  # noqa: E731
+    obs = {"vec": torch.randn(b, 3, generator=g, dtype=torch.float64)}
+    nxt = {"vec": torch.randn(b, 3, generator=g, dtype=torch.float64)}
+    batch = Batch(obs={}, next_obs={}, actions=torch.rand(b, 2, generator=g, dtype=torch.float64) * 2 - 1,
+                  rewards=torch.tensor([0.0, 1.0, 0.0, 1.0], dtype=torch.float64),
+                  dones=torch.tensor([0.0, 0.0, 1.0, 0.0], dtype=torch.float64))
+    noise = Noise(None, None, eps_pi=rnd(1), eps_target=rnd(n), eps_cql_s=rnd(1), eps_cql_next=rnd(1), uniform=rnd(1))
+    unit_alpha = lambda logp: torch.tensor(1.0, dtype=torch.float64)  # noqa: E731
+
+    def target(rows: slice, draws: slice) -> float:
+        sub = Batch(obs={}, next_obs={}, actions=batch.actions[rows], rewards=batch.rewards[rows], dones=batch.dones[rows])
+        nz = Noise(None, None, *(t[rows] for t in (noise.eps_pi, noise.eps_target[:, draws], noise.eps_cql_s,
+                                                  noise.eps_cql_next, noise.uniform)))
+        out = compute_losses(model, cfg, {"vec": obs["vec"][rows]}, {"vec": nxt["vec"][rows]}, sub, nz,
+                             train_critic=True, bc_policy_loss=False, alpha_step=unit_alpha)
+        return float(out["target"])
+
+    per_draw = np.array([[target(slice(i, i + 1), slice(k, k + 1)) for k in range(n)] for i in range(b)])
+    assert np.ptp(per_draw[[0, 1, 3]], axis=1).min() > 1e-6  # the draws disagree, so the max is a real choice
+    for i in range(b):
+        assert abs(target(slice(i, i + 1), slice(0, n)) - per_draw[i].max()) < 1e-12
+    assert abs(target(slice(0, b), slice(0, n)) - per_draw.max(axis=1).mean()) < 1e-12
+    assert per_draw[2].max() == per_draw[2].min() == 0.0  # a terminal row's target is its reward alone
+
 
 def test_tanh_gaussian_matches_torch_distributions():
     torch.manual_seed(0)

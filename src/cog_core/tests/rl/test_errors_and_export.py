@@ -28,6 +28,8 @@ def test_config_errors(tmp_path):
         load_config(TrainConfig, None, ["algo=cql"])
     with pytest.raises(ConfigError, match="obs='pixels'"):
         apply_overrides(TrainConfig(), ["obs=pixels"])
+    with pytest.raises(ConfigError, match="cql.max_backup_actions must be >= 1, got 0"):
+        load_config(TrainConfig, None, ["cql.max_backup_actions=0"])
     y = tmp_path / "c.yaml"
     y.write_text("algo: bc\nnet:\n  conv_chanels: 8\n")
     with pytest.raises(ConfigError, match="net.conv_chanels"):
