@@ -14,7 +14,7 @@ import multiprocessing as mp
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,21 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def welch_test(ours: Sequence[float], ref_mean: float, ref_std: float, ref_n: int) -> tuple[float, float]:
+    """(difference of means, two-sided p) of Welch's t-test: our per-seed rates against a reported
+    mean and std over `ref_n` seeds (taken as a sample std). p is nan when neither side varies."""
+    from scipy.stats import ttest_ind_from_stats
+
+    rates = np.asarray(ours, dtype=float)
+    if rates.size < 2 or ref_n < 2:
+        raise ValueError(f"Welch's test needs at least 2 seeds on each side, got {rates.size} and {ref_n}")
+    diff = float(rates.mean() - ref_mean)
+    if rates.std() == 0 and ref_std == 0:
+        return diff, float("nan")
+    res = ttest_ind_from_stats(rates.mean(), rates.std(ddof=1), rates.size, ref_mean, ref_std, ref_n, equal_var=False)
+    return diff, float(res.pvalue)
 
 
 def policy_observation(obs: dict[str, np.ndarray], info: dict[str, Any], keys: list[str]) -> dict[str, np.ndarray]:

@@ -3,14 +3,15 @@
 For each scene (drawer, pick-place): collect (or reuse) the prior and task datasets, train every
 method of Table 1 on every seed (in-training evaluation gives the learning curves), evaluate
 each final policy on every initial condition, then write a Table-1-style report (mean and std
-over seeds, pooled 95% Wilson intervals, the paper's numbers beside ours), learning-curve PNGs
-and rollout videos of COG. Finished runs are kept: re-running the command resumes where it
-stopped.
+over seeds, pooled 95% Wilson intervals, the paper's numbers beside ours, COG's tested against
+them with Welch's t-test), learning-curve PNGs and rollout videos of COG. Finished runs are
+kept: re-running the command resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import time
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from cog_core.config import apply_overrides
-from cog_core.evaluate import TRACKED_FLAGS
+from cog_core.evaluate import TRACKED_FLAGS, welch_test
 from cog_core.rl.config import OBS_MODES, SHORT_RUN_OVERRIDES, TrainConfig
 
 METHODS = ("no-prior", "bc-init", "bc", "bc-oracle", "sac", "cog")  # Table 1's column order
@@ -55,6 +56,16 @@ PAPER_TABLE1: dict[str, dict[str, float | None]] = {
     "drawer/blocked_by_top_drawer": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.34, "bc-oracle": 0.35, "sac": None, "cog": 0.78},
     "drawer/blocked_by_object": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.22, "bc-oracle": 0.25, "sac": None, "cog": 0.76},
 }
+# Its standard deviations over the 3 seeds (None where it reports none).
+PAPER_TABLE1_STD: dict[str, dict[str, float | None]] = {
+    "pick_place/object_in_gripper": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.01, "bc-oracle": 0.01, "sac": None, "cog": 0.00},
+    "pick_place/object_on_table": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.00, "bc-oracle": 0.01, "sac": None, "cog": 0.04},
+    "drawer/open": {"no-prior": 0.01, "bc-init": 0.00, "bc": 0.01, "bc-oracle": 0.01, "sac": None, "cog": 0.02},
+    "drawer/closed": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.01, "bc-oracle": 0.03, "sac": None, "cog": 0.07},
+    "drawer/blocked_by_top_drawer": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.03, "bc-oracle": 0.03, "sac": None, "cog": 0.07},
+    "drawer/blocked_by_object": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.03, "bc-oracle": 0.01, "sac": None, "cog": 0.09},
+}
+PAPER_SEEDS = 3
 
 
 @dataclass
@@ -389,6 +400,27 @@ def _fmt(cell: dict | None, seeds: int) -> str:
     return f"{cell['mean']:.2f} ± {cell['std']:.2f}{partial}"
 
 
+def _vs_paper_lines(report: dict, method: str) -> list[str]:
+    """Markdown rows comparing `method` with the paper per condition (Welch's t-test over seeds)."""
+    cfg = report["config"]
+    rows = []
+    for scene in (SCENES[s] for s in cfg["scenes"]):
+        for cond in scene.conditions:
+            cell = report["cells"][cond].get(method)
+            mean, std = PAPER_TABLE1.get(cond, {}).get(method), PAPER_TABLE1_STD.get(cond, {}).get(method)
+            if not cell or len(cell["rates"]) < 2 or mean is None or std is None:
+                continue
+            diff, p = welch_test(cell["rates"], mean, std, PAPER_SEEDS)
+            ours = f"{cell['mean']:.2f} ({np.std(cell['rates'], ddof=1):.2f}, {len(cell['rates'])} seeds)"
+            rows.append(f"| {cond} | {ours} | {mean:.2f} ({std:.2f}) | {diff:+.2f} | {'-' if math.isnan(p) else f'{p:.2f}'} |")
+    if not rows:
+        return []
+    return ["", f"{METHOD_TITLES[method]} against the paper: mean (sample std, seeds) of the per-seed success rates, the "
+            f"paper's mean (std over its {PAPER_SEEDS} seeds, taken as a sample std), their difference and the two-sided p "
+            "of Welch's t-test (a small p: the gap is larger than the seeds' spread explains).", "",
+            "| initial condition | ours | paper | difference | p |", "|---|---|---|---|---|", *rows]
+
+
 def markdown_report(report: dict) -> str:
     """The Table-1-style markdown: ours (mean ± std over seeds) with the paper's value in brackets."""
     cfg = report["config"]
@@ -415,6 +447,7 @@ def markdown_report(report: dict) -> str:
             cells = [report["cells"][cond].get(m) for m in methods]
             lines.append(f"| {cond} | " + " | ".join(
                 f"[{c['pooled_ci95'][0]:.2f}, {c['pooled_ci95'][1]:.2f}]" if c and c["pooled_ci95"] else "-" for c in cells) + " |")
+    lines += _vs_paper_lines(report, "cog")
     flag_rows = [(cond, name) for scene in (SCENES[s] for s in cfg["scenes"]) for cond in scene.conditions
                  for name in TRACKED_FLAGS if any(name in (c or {}).get("reached", {}) for c in report["cells"][cond].values())]
     if flag_rows:

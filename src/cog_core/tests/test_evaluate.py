@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cog_core.evaluate import policy_observation, run_episode, wilson_interval
+from cog_core.evaluate import policy_observation, run_episode, welch_test, wilson_interval
 from cog_core.sim import make_env
 
 
@@ -13,6 +13,19 @@ from cog_core.sim import make_env
 )
 def test_wilson_interval_matches_hand_computed_values(k, n, expected):
     np.testing.assert_allclose(wilson_interval(k, n), expected, atol=1e-4)
+
+
+def test_welch_test_from_a_reported_mean_and_std_matches_the_test_on_raw_seeds():
+    from scipy.stats import ttest_ind
+
+    ours, theirs = [0.74, 0.88, 0.66, 0.42], [0.70, 0.78, 0.86]  # theirs: mean 0.78, sample std 0.08
+    diff, p = welch_test(ours, 0.78, 0.08, 3)
+    assert diff == pytest.approx(np.mean(ours) - 0.78)
+    assert p == pytest.approx(ttest_ind(ours, theirs, equal_var=False).pvalue, rel=1e-9)
+    assert welch_test([0.2, 0.21, 0.19], 0.9, 0.01, 3)[1] < 1e-3  # far apart, tight seeds
+    assert np.isnan(welch_test([1.0, 1.0], 1.0, 0.0, 3)[1])  # nothing varies: no p
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        welch_test([0.5], 0.5, 0.1, 3)
 
 
 class ScriptedGrasp:

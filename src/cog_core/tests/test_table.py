@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cog_core.evaluate import wilson_interval
+from cog_core.evaluate import welch_test, wilson_interval
 from cog_core.table import (
     SCENES,
     _jobs,
@@ -55,6 +55,11 @@ def test_report_aggregates_seeds_and_writes_table_and_curves(tmp_path):
     # seed 2 has no finished run: the cells say how many seeds they average
     assert "| pick_place/object_on_table * | 0.00 ± 0.00 (2 of 3 seeds) (0.00) | 0.70 ± 0.10 (2 of 3 seeds) (0.96) |" in md
     assert "pick-place-prior 123" in md
+    # COG against the paper's mean and std (0.96, 0.04 over 3 seeds): Welch's test over our 2 seeds
+    p = welch_test([0.8, 0.6], 0.96, 0.04, 3)[1]
+    assert 0.05 < p < 0.5  # two seeds this spread cannot tell 0.70 from 0.96
+    assert f"| pick_place/object_on_table | 0.70 (0.14, 2 seeds) | 0.96 (0.04) | -0.26 | {p:.2f} |" in md
+    assert "| pick_place/object_in_gripper | 1.00 (0.00, 2 seeds) | 1.00 (0.00) | +0.00 | - |" in md
     # the stages each method reached, pooled over seeds (0.9 and 0.7 of 10 episodes each)
     assert cell["reached"] == pytest.approx({"grasped": 0.8, "object_in_tray": 0.7})
     # an evaluation that did not track a subgoal (an older one) does not count as 0 for it

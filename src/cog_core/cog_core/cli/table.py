@@ -20,7 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description=(
             "Collect (or reuse) the prior and task datasets of each scene, train every method of the paper's "
             "Table 1 on every seed, evaluate each final policy on every initial condition and write "
-            "OUT/results.md (mean and std over seeds, pooled 95% intervals, the paper's numbers beside ours), "
+            "OUT/results.md (mean and std over seeds, pooled 95% intervals, the paper's numbers beside ours and COG's "
+            "tested against them), "
             "OUT/results.json, learning curves OUT/curves_<scene>.png and COG rollout videos in OUT/videos. "
             "Finished runs are kept: running the command again resumes. Presets: "
             + "; ".join(f"{k}: {v.obs} obs, {v.steps_text()}, seeds {list(v.seeds)}, {v.eval_episodes} eval episodes"
