@@ -47,23 +47,21 @@ SCENES = {
                         ("pick_place/object_in_gripper", "pick_place/object_on_table")),
 }
 
-# The paper's Table 1 (mean over 3 seeds, 250 trials each); None where it reports none.
-PAPER_TABLE1: dict[str, dict[str, float | None]] = {
-    "pick_place/object_in_gripper": {"no-prior": 1.00, "bc-init": 1.00, "bc": 0.94, "bc-oracle": 0.95, "sac": 0.00, "cog": 1.00},
-    "pick_place/object_on_table": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.02, "bc-oracle": 0.02, "sac": None, "cog": 0.96},
-    "drawer/open": {"no-prior": 0.98, "bc-init": 0.99, "bc": 0.63, "bc-oracle": 0.82, "sac": 0.00, "cog": 0.98},
-    "drawer/closed": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.23, "bc-oracle": 0.27, "sac": None, "cog": 0.68},
-    "drawer/blocked_by_top_drawer": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.34, "bc-oracle": 0.35, "sac": None, "cog": 0.78},
-    "drawer/blocked_by_object": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.22, "bc-oracle": 0.25, "sac": None, "cog": 0.76},
-}
-# Its standard deviations over the 3 seeds (None where it reports none).
-PAPER_TABLE1_STD: dict[str, dict[str, float | None]] = {
-    "pick_place/object_in_gripper": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.01, "bc-oracle": 0.01, "sac": None, "cog": 0.00},
-    "pick_place/object_on_table": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.00, "bc-oracle": 0.01, "sac": None, "cog": 0.04},
-    "drawer/open": {"no-prior": 0.01, "bc-init": 0.00, "bc": 0.01, "bc-oracle": 0.01, "sac": None, "cog": 0.02},
-    "drawer/closed": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.01, "bc-oracle": 0.03, "sac": None, "cog": 0.07},
-    "drawer/blocked_by_top_drawer": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.03, "bc-oracle": 0.03, "sac": None, "cog": 0.07},
-    "drawer/blocked_by_object": {"no-prior": 0.00, "bc-init": 0.00, "bc": 0.03, "bc-oracle": 0.01, "sac": None, "cog": 0.09},
+# The paper's Table 1 as printed, "mean (std)" over its 3 seeds of 250 trials: (mean, std), std None
+# where it prints none, the whole cell None where it reports no result.
+PAPER_TABLE1: dict[str, dict[str, tuple[float, float | None] | None]] = {
+    "pick_place/object_in_gripper": {"no-prior": (1.00, 0.00), "bc-init": (1.00, 0.00), "bc": (0.94, 0.01),
+                                     "bc-oracle": (0.95, 0.01), "sac": (0.00, None), "cog": (1.00, 0.00)},
+    "pick_place/object_on_table": {"no-prior": (0.00, 0.00), "bc-init": (0.00, 0.00), "bc": (0.02, 0.00),
+                                   "bc-oracle": (0.02, 0.01), "sac": None, "cog": (0.96, 0.04)},
+    "drawer/open": {"no-prior": (0.98, 0.01), "bc-init": (0.99, 0.00), "bc": (0.63, 0.01),
+                    "bc-oracle": (0.82, 0.01), "sac": (0.00, None), "cog": (0.98, 0.02)},
+    "drawer/closed": {"no-prior": (0.00, 0.00), "bc-init": (0.00, 0.00), "bc": (0.23, 0.01),
+                      "bc-oracle": (0.27, 0.03), "sac": None, "cog": (0.68, 0.07)},
+    "drawer/blocked_by_top_drawer": {"no-prior": (0.00, 0.00), "bc-init": (0.00, 0.00), "bc": (0.34, 0.03),
+                                     "bc-oracle": (0.35, 0.03), "sac": None, "cog": (0.78, 0.07)},
+    "drawer/blocked_by_object": {"no-prior": (0.00, 0.00), "bc-init": (0.00, 0.00), "bc": (0.22, 0.03),
+                                 "bc-oracle": (0.25, 0.01), "sac": None, "cog": (0.76, 0.09)},
 }
 PAPER_SEEDS = 3
 
@@ -407,8 +405,8 @@ def _vs_paper_lines(report: dict, method: str) -> list[str]:
     for scene in (SCENES[s] for s in cfg["scenes"]):
         for cond in scene.conditions:
             cell = report["cells"][cond].get(method)
-            mean, std = PAPER_TABLE1.get(cond, {}).get(method), PAPER_TABLE1_STD.get(cond, {}).get(method)
-            if not cell or len(cell["rates"]) < 2 or mean is None or std is None:
+            mean, std = PAPER_TABLE1.get(cond, {}).get(method) or (None, None)
+            if not cell or len(cell["rates"]) < 2 or std is None:
                 continue
             diff, p = welch_test(cell["rates"], mean, std, PAPER_SEEDS)
             ours = f"{cell['mean']:.2f} ({np.std(cell['rates'], ddof=1):.2f}, {len(cell['rates'])} seeds)"
@@ -438,7 +436,7 @@ def markdown_report(report: dict) -> str:
             row = []
             for m in methods:
                 paper = PAPER_TABLE1.get(cond, {}).get(m)
-                row.append(_fmt(report["cells"][cond].get(m), len(cfg["seeds"])) + (f" ({paper:.2f})" if paper is not None else ""))
+                row.append(_fmt(report["cells"][cond].get(m), len(cfg["seeds"])) + (f" ({paper[0]:.2f})" if paper else ""))
             lines.append(f"| {cond}{'' if i == 0 else ' *'} | " + " | ".join(row) + " |")
     lines += ["", "Pooled 95% Wilson intervals (all seeds' episodes together):", "",
               "| initial condition | " + " | ".join(METHOD_TITLES[m] for m in methods) + " |", "|---|" + "---|" * len(methods)]

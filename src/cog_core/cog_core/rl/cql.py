@@ -46,7 +46,7 @@ class Noise:
     crop_s: torch.Tensor | None  # (B, 2) crop offsets for s
     crop_n: torch.Tensor | None  # (B, 2) crop offsets for s'
     eps_pi: torch.Tensor  # (B, 1, A) policy-loss action noise
-    eps_target: torch.Tensor  # (B, N, A) backup actions a' ~ pi(s'); N = cql.max_backup_actions or 1
+    eps_target: torch.Tensor  # (B, N, A) backup actions a' ~ pi(s'); N = cql.max_backup_actions (1 = one draw)
     eps_cql_s: torch.Tensor  # (B, K, A) CQL actions ~ pi(s)
     eps_cql_next: torch.Tensor  # (B, K, A) CQL actions ~ pi(s')
     uniform: torch.Tensor  # (B, K, A) CQL uniform actions in [-1, 1]
@@ -68,7 +68,7 @@ def draw_noise(
         crop_s=crops[0],
         crop_n=crops[1],
         eps_pi=torch.randn(batch, 1, action_dim, generator=gen),
-        eps_target=torch.randn(batch, max(1, backup_actions), action_dim, generator=gen),
+        eps_target=torch.randn(batch, backup_actions, action_dim, generator=gen),
         eps_cql_s=torch.randn(batch, k, action_dim, generator=gen),
         eps_cql_next=torch.randn(batch, k, action_dim, generator=gen),
         uniform=torch.rand(batch, k, action_dim, generator=gen) * 2.0 - 1.0,
