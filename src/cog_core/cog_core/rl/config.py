@@ -85,6 +85,7 @@ class DataConfig:
     oracle_include_prior: bool = False  # bc-oracle: also clone prior episodes marked successful in meta
     bc_init_prior_steps: int = 10_000  # bc-init: BC steps on the prior data before CQL on the task data
     task_fraction: float | None = None  # cog/sac/bc: share of task rows in every batch; None = uniform over the union (original)
+    policy_task_share: float | None = None  # cog/sac/bc: share of the policy's loss carried by each batch's task rows (reweighted; the critic's loss is not); None = as sampled (original)
 
 
 @dataclass
@@ -141,6 +142,9 @@ class TrainConfig:
         tf = self.data.task_fraction
         if tf is not None and not 0.0 < tf < 1.0:
             raise ConfigError(f"data.task_fraction must be in (0, 1) or null (uniform over prior + task), got {tf}")
+        share = self.data.policy_task_share
+        if share is not None and not 0.0 < share < 1.0:
+            raise ConfigError(f"data.policy_task_share must be in (0, 1) or null (every row weighs the same), got {share}")
         if self.data.crop_pad < 0:
             raise ConfigError(f"data.crop_pad must be >= 0, got {self.data.crop_pad}")
         if self.data.image_size is not None and self.data.image_size < 16:

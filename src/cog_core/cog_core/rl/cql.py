@@ -8,7 +8,9 @@ The maths follows the original rlkit CQL used by COG:
 - CQL term per Q: T * logsumexp_j([Q(s, a_unif) - log(0.5^|A|), Q(s, a~pi(s')) - log pi(a|s'),
   Q(s, a~pi(s)) - log pi(a|s)] / T) averaged over the batch, minus mean Q(s, a_data); times alpha.
 - Policy loss alpha_ent * log pi(a|s) - min_i Q_i(s, a), or during BC warm start
-  alpha_ent * log pi(a|s) - log pi(a_data|s). Entropy temperature tuned towards -|A|.
+  alpha_ent * log pi(a|s) - log pi(a_data|s); averaged over the batch, or with
+  `data.policy_task_share` = f the batch's task rows carry f of it and the prior rows 1 - f.
+  Entropy temperature tuned towards -|A|.
 Sampled CQL actions and their log-probs are constants for the critic (no_grad), as in the
 original, where the critic's loss never steps the policy.
 """
@@ -37,6 +39,7 @@ class Batch:
     actions: torch.Tensor  # (B, A) float32
     rewards: torch.Tensor  # (B,) float32
     dones: torch.Tensor  # (B,) float32
+    is_task: torch.Tensor | None = None  # (B,) bool: the row comes from the task data (None: unknown)
 
 
 @dataclass
@@ -113,6 +116,23 @@ def cql_penalty(
     return torch.logsumexp(cat / temperature, dim=1).mean() * temperature - q_data.mean()
 
 
+def policy_row_weights(is_task: torch.Tensor | None, task_share: float | None) -> torch.Tensor | None:
+    """Per-row weights (summing to 1) that give the task rows `task_share` of the policy loss.
+
+    None (a plain mean) when no share is set, the rows' origin is unknown, or the batch holds
+    only one kind of row.
+    """
+    if task_share is None or is_task is None:
+        return None
+    n_task = int(is_task.sum())
+    n = is_task.numel()
+    if n_task in (0, n):
+        return None
+    weights = torch.full((n,), (1.0 - task_share) / (n - n_task), dtype=torch.float64)
+    weights[is_task] = task_share / n_task
+    return weights
+
+
 def compute_losses(
     model: ActorCritic,
     cfg: TrainConfig,
@@ -144,12 +164,14 @@ def compute_losses(
     alpha = alpha_step(logp_pi.detach())
     if bc_policy_loss:
         data_logp = tanh_gaussian_log_prob(batch.actions, mean, log_std)
-        policy_loss = (alpha * logp_pi[:, 0] - data_logp).mean()
+        per_row = alpha * logp_pi[:, 0] - data_logp
         out["bc_logp"] = data_logp.detach().mean()
     else:
         assert h_q is not None, "the Q policy loss needs the critic"
         q_pi = model.q_values(h_q.detach(), a_pi, detach_params=True)
-        policy_loss = (alpha * logp_pi[:, 0] - torch.min(q_pi[0], q_pi[1])[:, 0]).mean()
+        per_row = alpha * logp_pi[:, 0] - torch.min(q_pi[0], q_pi[1])[:, 0]
+    weights = policy_row_weights(batch.is_task, cfg.data.policy_task_share)
+    policy_loss = per_row.mean() if weights is None else (weights.to(per_row) * per_row).sum()
     out["policy_loss"] = policy_loss
     out["logp"] = logp_pi.detach().mean()
     out["alpha_ent"] = alpha.detach()

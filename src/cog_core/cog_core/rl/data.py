@@ -205,8 +205,10 @@ class TrainData:
         keys = obs_keys_for(self.cfg.obs)
         if len(self.parts) == 1:
             pieces = [(0, idx, None)]
+            is_task = np.full(len(idx), self.names[0] == "task")
         else:
             part_of = np.searchsorted(self.offsets, idx, side="right") - 1
+            is_task = part_of == self.names.index("task")
             pieces = [(p, idx[part_of == p] - self.offsets[p], np.flatnonzero(part_of == p)) for p in range(len(self.parts))]
 
         def take(get) -> np.ndarray:
@@ -231,6 +233,7 @@ class TrainData:
             actions=torch.from_numpy(take(lambda p: self.parts[p].actions)).float(),
             rewards=torch.from_numpy(take(lambda p: self.rewards[p])).float(),
             dones=torch.from_numpy(take(lambda p: self.parts[p].dones)).float(),
+            is_task=torch.from_numpy(is_task),
         )
 
     def provenance(self) -> dict:

@@ -177,3 +177,43 @@ def test_full_cql_losses_by_hand_with_tiny_fixed_networks():
     z = (u_data - mean) / np.exp(log_std)
     data_logp = np.sum(-0.5 * z**2 - log_std - 0.5 * math.log(2 * math.pi) - np.log(1 - a**2), -1)
     assert abs(float(out_bc["policy_loss"].detach()) - np.mean(alpha * logp_pi - data_logp)) < 1e-9
+
+
+def test_policy_task_share_reweights_the_policy_loss_and_leaves_the_critic_alone():
+    """With data.policy_task_share=f the policy loss is f * (task rows' mean) + (1 - f) * (prior rows' mean)."""
+    torch.manual_seed(0)
+    cfg = TrainConfig(obs="state")
+    cfg.net.state_hidden = (8,)
+    model = StateModel(cfg, vec_dim=3, action_dim=2).double()
+    b = 5
+    g = torch.Generator().manual_seed(2)
+    rnd = lambda k: torch.randn(b, k, 2, generator=g, dtype=torch.float64)  # noqa: E731
+    obs = {"vec": torch.randn(b, 3, generator=g, dtype=torch.float64)}
+    nxt = {"vec": torch.randn(b, 3, generator=g, dtype=torch.float64)}
+    is_task = torch.tensor([True, False, False, True, False])
+    batch = Batch(obs={}, next_obs={}, actions=torch.rand(b, 2, generator=g, dtype=torch.float64) * 2 - 1,
+                  rewards=torch.tensor([1.0, 0.0, 0.0, 0.0, 0.0], dtype=torch.float64),
+                  dones=torch.zeros(b, dtype=torch.float64), is_task=is_task)
+    noise = Noise(None, None, eps_pi=rnd(1), eps_target=rnd(1), eps_cql_s=rnd(1), eps_cql_next=rnd(1), uniform=rnd(1))
+    unit_alpha = lambda logp: torch.tensor(1.0, dtype=torch.float64)  # noqa: E731
+
+    def losses(share: float | None, rows=slice(None), bc: bool = False) -> dict[str, float]:
+        cfg.data.policy_task_share = share
+        sub = Batch(obs={}, next_obs={}, actions=batch.actions[rows], rewards=batch.rewards[rows],
+                    dones=batch.dones[rows], is_task=is_task[rows])
+        nz = Noise(None, None, *(t[rows] for t in (noise.eps_pi, noise.eps_target, noise.eps_cql_s,
+                                                  noise.eps_cql_next, noise.uniform)))
+        out = compute_losses(model, cfg, {"vec": obs["vec"][rows]}, {"vec": nxt["vec"][rows]}, sub, nz,
+                             train_critic=True, bc_policy_loss=bc, alpha_step=unit_alpha)
+        return {k: float(v) for k, v in out.items()}
+
+    for bc in (False, True):
+        per_row = np.array([losses(None, slice(i, i + 1), bc)["policy_loss"] for i in range(b)])
+        task, prior = per_row[is_task.numpy()].mean(), per_row[~is_task.numpy()].mean()
+        assert abs(task - prior) > 1e-3  # the two kinds of row differ, so the weighting shows
+        assert abs(losses(None, bc=bc)["policy_loss"] - per_row.mean()) < 1e-12
+        assert abs(losses(0.8, bc=bc)["policy_loss"] - (0.8 * task + 0.2 * prior)) < 1e-12
+    plain, shared = losses(None), losses(0.8)
+    assert plain["q1_loss"] == shared["q1_loss"] and plain["q2_loss"] == shared["q2_loss"]
+    # One kind of row only: the share cannot apply and the loss is the plain mean.
+    assert losses(0.8, slice(1, 3))["policy_loss"] == losses(None, slice(1, 3))["policy_loss"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from cog_core.config import ConfigError, apply_overrides
 from cog_core.rl.config import TrainConfig
@@ -46,3 +47,18 @@ def test_task_fraction_is_ignored_by_task_only_algorithms():
 def test_task_fraction_outside_the_open_unit_interval_is_rejected(bad):
     with pytest.raises(ConfigError, match="data.task_fraction must be in"):
         apply_overrides(TrainConfig(), [f"data.task_fraction={bad}"])
+
+
+@pytest.mark.parametrize("algo", ["cog", "no-prior"])
+def test_batches_mark_the_rows_that_come_from_the_task_data(algo):
+    batch = _data(algo, None).sample("main", 256, np.random.default_rng(0))
+    assert batch.is_task is not None and batch.is_task.dtype == torch.bool
+    assert torch.equal(batch.is_task, batch.actions[:, 0] > 0)
+    if algo == "cog":
+        assert 0 < int(batch.is_task.sum()) < 256
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, 2.0])
+def test_policy_task_share_outside_the_open_unit_interval_is_rejected(bad):
+    with pytest.raises(ConfigError, match="data.policy_task_share must be in"):
+        apply_overrides(TrainConfig(), [f"data.policy_task_share={bad}"])
