@@ -17,27 +17,36 @@ import os
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
+import gymnasium  # noqa: E402
 import numpy as np  # noqa: E402
 
-from cog_core.evaluate import episode_seed, policy_dir_for, policy_observation  # noqa: E402
+from cog_core.evaluate import episode_seed, policy_dir_for, run_episode  # noqa: E402
 from cog_core.rl.runtime import PolicyRuntime  # noqa: E402
 from cog_core.sim import make_env  # noqa: E402
 
 CONDITION, CONDITION_INDEX = "drawer/open", 0
 
 
-def rollout(env, runtime: PolicyRuntime, seed: int) -> dict:
-    """One episode: success, first held step, steps held, the object's highest point."""
-    obs, info = env.reset(seed=seed)
-    held, heights = [], []
-    while True:
-        obs, _, terminated, truncated, info = env.step(runtime.act(policy_observation(obs, info, runtime.keys)))
-        held.append(bool(info["grasped"]))
-        heights.append(float(info["object_height"]))
-        if terminated or truncated:
-            break
-    return {"success": bool(info["success"]), "first_held": held.index(True) if any(held) else None,
-            "held_steps": int(sum(held)), "max_object_height": max(heights)}
+class HoldRecorder(gymnasium.Wrapper):
+    """Records, per step, whether the object is held and how high it is."""
+
+    def reset(self, **kwargs):
+        self.held, self.heights = [], []
+        return self.env.reset(**kwargs)
+
+    def step(self, action):
+        out = self.env.step(action)
+        self.held.append(bool(out[-1]["grasped"]))
+        self.heights.append(float(out[-1]["object_height"]))
+        return out
+
+
+def rollout(env: HoldRecorder, runtime: PolicyRuntime, seed: int) -> dict:
+    """One episode: success, first held step (counted from 1, as the table's stages), steps held, highest point."""
+    success, _, _ = run_episode(env, runtime, seed)
+    held = env.held
+    return {"success": success, "first_held": held.index(True) + 1 if any(held) else None,
+            "held_steps": int(sum(held)), "max_object_height": max(env.heights)}
 
 
 def summarize(rows: list[dict]) -> dict:
@@ -64,7 +73,7 @@ def main() -> None:
     out = {}
     for run in args.runs:
         with policy_dir_for(run) as policy_dir:
-            runtime, env = PolicyRuntime.load(policy_dir), make_env(CONDITION)
+            runtime, env = PolicyRuntime.load(policy_dir), HoldRecorder(make_env(CONDITION))
             rows = [rollout(env, runtime, episode_seed(0, CONDITION_INDEX, i)) for i in range(args.episodes)]
         out[run] = {"summary": summarize(rows), "episodes": rows}
         print(run, json.dumps(out[run]["summary"]))

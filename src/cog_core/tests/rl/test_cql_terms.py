@@ -42,8 +42,9 @@ def test_bellman_target_by_hand():
     assert torch.allclose(y, torch.tensor([0.9 * 2.0, 1.0 + 0.9 * 1.0, 1.0]))
 
 
-def test_max_backup_target_is_the_best_single_draw_target_per_row():
-    """With cql.max_backup_actions=N the target of each row is the max of its N one-draw targets."""
+def _tiny_losses_on_rows(b: int, draws: int, seed: int, **batch_kw):
+    """A tiny double-precision state model with one fixed batch and noise; returns (cfg, losses) where
+    losses(rows, draws, bc) runs compute_losses on those rows and backup draws and returns floats."""
     torch.manual_seed(0)
     cfg = TrainConfig(obs="state")
     cfg.net.state_hidden = (8,)
@@ -51,24 +52,32 @@ def test_max_backup_target_is_the_best_single_draw_target_per_row():
     with torch.no_grad():
         for p in model.target_qs.parameters():
             p.add_(0.3 * torch.randn_like(p))
-    b, n = 4, 5
-    g = torch.Generator().manual_seed(1)
+    g = torch.Generator().manual_seed(seed)
     rnd = lambda k: torch.randn(b, k, 2, generator=g, dtype=torch.float64)  # noqa: E731
     obs = {"vec": torch.randn(b, 3, generator=g, dtype=torch.float64)}
     nxt = {"vec": torch.randn(b, 3, generator=g, dtype=torch.float64)}
-    batch = Batch(obs={}, next_obs={}, actions=torch.rand(b, 2, generator=g, dtype=torch.float64) * 2 - 1,
-                  rewards=torch.tensor([0.0, 1.0, 0.0, 1.0], dtype=torch.float64),
-                  dones=torch.tensor([0.0, 0.0, 1.0, 0.0], dtype=torch.float64))
-    noise = Noise(None, None, eps_pi=rnd(1), eps_target=rnd(n), eps_cql_s=rnd(1), eps_cql_next=rnd(1), uniform=rnd(1))
+    batch = Batch(obs={}, next_obs={}, actions=torch.rand(b, 2, generator=g, dtype=torch.float64) * 2 - 1, **batch_kw)
+    noise = Noise(None, None, eps_pi=rnd(1), eps_target=rnd(draws), eps_cql_s=rnd(1), eps_cql_next=rnd(1), uniform=rnd(1))
     unit_alpha = lambda logp: torch.tensor(1.0, dtype=torch.float64)  # noqa: E731
 
-    def target(rows: slice, draws: slice) -> float:
-        sub = Batch(obs={}, next_obs={}, actions=batch.actions[rows], rewards=batch.rewards[rows], dones=batch.dones[rows])
-        nz = Noise(None, None, *(t[rows] for t in (noise.eps_pi, noise.eps_target[:, draws], noise.eps_cql_s,
+    def losses(rows: slice = slice(None), target_draws: slice = slice(None), bc: bool = False) -> dict[str, float]:
+        sub = Batch(obs={}, next_obs={}, actions=batch.actions[rows], rewards=batch.rewards[rows], dones=batch.dones[rows],
+                    is_task=None if batch.is_task is None else batch.is_task[rows])
+        nz = Noise(None, None, *(t[rows] for t in (noise.eps_pi, noise.eps_target[:, target_draws], noise.eps_cql_s,
                                                   noise.eps_cql_next, noise.uniform)))
         out = compute_losses(model, cfg, {"vec": obs["vec"][rows]}, {"vec": nxt["vec"][rows]}, sub, nz,
-                             train_critic=True, bc_policy_loss=False, alpha_step=unit_alpha)
-        return float(out["target"])
+                             train_critic=True, bc_policy_loss=bc, alpha_step=unit_alpha)
+        return {k: float(v) for k, v in out.items()}
+
+    return cfg, losses
+
+
+def test_max_backup_target_is_the_best_single_draw_target_per_row():
+    """With cql.max_backup_actions=N the target of each row is the max of its N one-draw targets."""
+    b, n = 4, 5
+    _, losses = _tiny_losses_on_rows(b, n, seed=1, rewards=torch.tensor([0.0, 1.0, 0.0, 1.0], dtype=torch.float64),
+                                     dones=torch.tensor([0.0, 0.0, 1.0, 0.0], dtype=torch.float64))
+    target = lambda rows, draws: losses(rows, draws)["target"]  # noqa: E731
 
     per_draw = np.array([[target(slice(i, i + 1), slice(k, k + 1)) for k in range(n)] for i in range(b)])
     assert np.ptp(per_draw[[0, 1, 3]], axis=1).min() > 1e-6  # the draws disagree, so the max is a real choice
@@ -181,31 +190,14 @@ def test_full_cql_losses_by_hand_with_tiny_fixed_networks():
 
 def test_policy_task_share_reweights_the_policy_loss_and_leaves_the_critic_alone():
     """With data.policy_task_share=f the policy loss is f * (task rows' mean) + (1 - f) * (prior rows' mean)."""
-    torch.manual_seed(0)
-    cfg = TrainConfig(obs="state")
-    cfg.net.state_hidden = (8,)
-    model = StateModel(cfg, vec_dim=3, action_dim=2).double()
     b = 5
-    g = torch.Generator().manual_seed(2)
-    rnd = lambda k: torch.randn(b, k, 2, generator=g, dtype=torch.float64)  # noqa: E731
-    obs = {"vec": torch.randn(b, 3, generator=g, dtype=torch.float64)}
-    nxt = {"vec": torch.randn(b, 3, generator=g, dtype=torch.float64)}
     is_task = torch.tensor([True, False, False, True, False])
-    batch = Batch(obs={}, next_obs={}, actions=torch.rand(b, 2, generator=g, dtype=torch.float64) * 2 - 1,
-                  rewards=torch.tensor([1.0, 0.0, 0.0, 0.0, 0.0], dtype=torch.float64),
-                  dones=torch.zeros(b, dtype=torch.float64), is_task=is_task)
-    noise = Noise(None, None, eps_pi=rnd(1), eps_target=rnd(1), eps_cql_s=rnd(1), eps_cql_next=rnd(1), uniform=rnd(1))
-    unit_alpha = lambda logp: torch.tensor(1.0, dtype=torch.float64)  # noqa: E731
+    cfg, row_losses = _tiny_losses_on_rows(b, 1, seed=2, rewards=torch.tensor([1.0, 0.0, 0.0, 0.0, 0.0], dtype=torch.float64),
+                                           dones=torch.zeros(b, dtype=torch.float64), is_task=is_task)
 
     def losses(share: float | None, rows=slice(None), bc: bool = False) -> dict[str, float]:
         cfg.data.policy_task_share = share
-        sub = Batch(obs={}, next_obs={}, actions=batch.actions[rows], rewards=batch.rewards[rows],
-                    dones=batch.dones[rows], is_task=is_task[rows])
-        nz = Noise(None, None, *(t[rows] for t in (noise.eps_pi, noise.eps_target, noise.eps_cql_s,
-                                                  noise.eps_cql_next, noise.uniform)))
-        out = compute_losses(model, cfg, {"vec": obs["vec"][rows]}, {"vec": nxt["vec"][rows]}, sub, nz,
-                             train_critic=True, bc_policy_loss=bc, alpha_step=unit_alpha)
-        return {k: float(v) for k, v in out.items()}
+        return row_losses(rows, bc=bc)
 
     for bc in (False, True):
         per_row = np.array([losses(None, slice(i, i + 1), bc)["policy_loss"] for i in range(b)])
