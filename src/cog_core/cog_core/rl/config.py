@@ -45,6 +45,7 @@ class SacConfig:
     reward_scale: float = 1.0  # multiply rewards before the backup (original: 1)
     adam_eps: float = 1e-8  # Adam epsilon for every optimizer
     lr_decay_from: float | None = None  # fraction of the run after which every lr decays (cosine) to 0 at the last step; None = constant (original)
+    policy_average_from: float | None = None  # fraction of the run after which the evaluated/exported policy is the running mean of the actor's weights; None = the last weights (original)
 
 
 @dataclass
@@ -133,6 +134,9 @@ class TrainConfig:
             raise ConfigError(f"sac.tau must be in (0, 1], got {self.sac.tau}")
         if self.sac.lr_decay_from is not None and not 0.0 <= self.sac.lr_decay_from < 1.0:
             raise ConfigError(f"sac.lr_decay_from must be in [0, 1) (a fraction of the run), got {self.sac.lr_decay_from}")
+        avg = self.sac.policy_average_from
+        if avg is not None and not 0.0 <= avg < 1.0:
+            raise ConfigError(f"sac.policy_average_from must be in [0, 1) (a fraction of the run) or null (the last weights), got {avg}")
         if not 0.0 <= self.sac.discount <= 1.0:
             raise ConfigError(f"sac.discount must be in [0, 1], got {self.sac.discount}")
         if self.cql.temperature <= 0:

@@ -70,7 +70,10 @@ def _atomic_write(path: Path, write) -> None:
 
 def model_from_checkpoint(checkpoint: str | Path) -> tuple[ActorCritic, TrainConfig, dict[str, Any]]:
     """The trained actor-critic of a checkpoint (eval mode), its config and the checkpoint's metadata."""
-    ckpt = load_checkpoint(checkpoint)
+    return _model_from(load_checkpoint(checkpoint))
+
+
+def _model_from(ckpt: dict[str, Any]) -> tuple[ActorCritic, TrainConfig, dict[str, Any]]:
     meta = ckpt["meta"]
     cfg = from_dict(TrainConfig, meta["config"])
     spec = meta["spec"]
@@ -79,13 +82,23 @@ def model_from_checkpoint(checkpoint: str | Path) -> tuple[ActorCritic, TrainCon
     return model.eval(), cfg, meta
 
 
+def averaged_policy(ckpt: dict[str, Any]) -> dict[str, torch.Tensor] | None:
+    """A loaded checkpoint's averaged policy (`sac.policy_average_from`) if it holds any step, else None."""
+    average = ckpt.get("policy_average")
+    if average is None or int(average.get("n_averaged", 0)) == 0:
+        return None
+    return average
+
+
 def export_policy(checkpoint: str | Path, out_dir: str | Path) -> Path:
-    """Write policy.pt + policy.json for the checkpoint's policy into `out_dir`; returns it."""
-    model, cfg, meta = model_from_checkpoint(checkpoint)
+    """Write policy.pt + policy.json for the checkpoint's deployed policy (its averaged actor
+    weights when the run averages them, else the last ones) into `out_dir`; returns it."""
+    ckpt = load_checkpoint(checkpoint)
+    model, cfg, meta = _model_from(ckpt)
     spec = meta["spec"]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    weights = policy_state_dict(model)
+    weights = policy_state_dict(model, averaged_policy(ckpt))
     doc = policy_metadata(cfg, spec, meta["step"], {"data": meta.get("data", {}), "run": str(Path(checkpoint).resolve())})
     _atomic_write(out / WEIGHTS_FILE, lambda tmp: torch.save(weights, tmp))
     _atomic_write(out / META_FILE, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2) + "\n"))

@@ -132,6 +132,7 @@ class Finetuner:
         self.trainer, self.data, self.cfg, self.out = trainer, data, cfg, out
         self.keys = obs_keys_for(trainer.cfg.obs)
         trainer.agent.scale_learning_rates(1.0)  # online updates run at the configured rates, whatever the offline schedule left
+        trainer.adopt_averaged_policy()  # start from the policy the offline run deployed; no averaging online
         self.buffer = OnlineBuffer(self.keys)
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)

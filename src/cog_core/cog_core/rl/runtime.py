@@ -22,6 +22,9 @@ from cog_core.rl.networks import ActorCritic, policy_parts, prepare_obs
 EXPORT_FORMAT = "cog_core.policy/1"
 WEIGHTS_FILE = "policy.pt"
 META_FILE = "policy.json"
+# Keys of an averaged policy's state dict (torch.optim.swa_utils.AveragedModel around a
+# ModuleDict of the actor's `encoder` and `head`) start with this.
+AVERAGE_PREFIX = "module."
 
 
 class PolicyNet(nn.Module):
@@ -45,8 +48,9 @@ class PolicyNet(nn.Module):
         return torch.tanh(mean)
 
 
-def policy_state_dict(model: ActorCritic) -> dict[str, torch.Tensor]:
-    """The PolicyNet state dict carved out of a trained ActorCritic (copies, contiguous)."""
+def policy_state_dict(model: ActorCritic, average: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    """The PolicyNet state dict carved out of a trained ActorCritic (copies, contiguous); with
+    `average` (the state dict of the trainer's averaged policy), its averaged actor weights."""
     out = {}
     for key, value in model.state_dict().items():
         for src, dst in (("policy_encoder.", "encoder."), ("policy_head.", "head.")):
@@ -54,6 +58,10 @@ def policy_state_dict(model: ActorCritic) -> dict[str, torch.Tensor]:
                 out[dst + key[len(src):]] = value.detach().clone().contiguous()
         if key in ("vec_mean", "vec_std"):
             out[key] = value.detach().clone()
+    if average is not None:
+        for key, value in average.items():
+            if key.startswith(AVERAGE_PREFIX) and key[len(AVERAGE_PREFIX):] in out:
+                out[key[len(AVERAGE_PREFIX):]] = value.detach().clone().contiguous()
     return out
 
 
@@ -85,10 +93,12 @@ class PolicyRuntime:
         return cls(net.to(memory_format=torch.channels_last), meta)
 
     @classmethod
-    def from_model(cls, model: ActorCritic, cfg: TrainConfig, meta: dict[str, Any]) -> "PolicyRuntime":
-        """A runtime sharing nothing with a live training model (weights copied), e.g. for evaluation."""
+    def from_model(cls, model: ActorCritic, cfg: TrainConfig, meta: dict[str, Any],
+                   average: Mapping[str, torch.Tensor] | None = None) -> "PolicyRuntime":
+        """A runtime sharing nothing with a live training model (weights copied), e.g. for evaluation;
+        `average` as in `policy_state_dict`."""
         net = PolicyNet(cfg, meta["obs"]["image_size"], meta["obs"]["vec_dim"], meta["action"]["dim"])
-        net.load_state_dict(policy_state_dict(model))
+        net.load_state_dict(policy_state_dict(model, average))
         return cls(net.to(memory_format=torch.channels_last), meta)
 
     def _batch(self, obs: Mapping[str, Any]) -> dict[str, torch.Tensor]:

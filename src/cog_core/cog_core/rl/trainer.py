@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
+from torch import nn
+from torch.optim.swa_utils import AveragedModel
 
 from cog_core.config import from_dict, to_dict
 from cog_core.rl.checkpoint import load_checkpoint, save_checkpoint
@@ -27,7 +29,7 @@ from cog_core.rl.cql import Agent
 from cog_core.rl.data import DataMismatch, TrainData, phase_schedule
 from cog_core.rl.export import policy_metadata
 from cog_core.rl.malloc import keep_freed_memory
-from cog_core.rl.networks import build_model
+from cog_core.rl.networks import ActorCritic, build_model
 from cog_core.rl.runtime import PolicyRuntime
 
 # An evaluation hook: (step, deterministic policy) -> scalar metrics to log.
@@ -49,6 +51,17 @@ def cosine_decay(index: int, total: int, start: float | None) -> float:
         return 1.0
     progress = min(1.0, (index - first + 1) / max(1, total - first))
     return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def average_start(cfg: TrainConfig) -> int | None:
+    """The first step whose actor weights enter the averaged policy (`sac.policy_average_from`), or None."""
+    frac = cfg.sac.policy_average_from
+    return None if frac is None else int(frac * cfg.steps) + 1
+
+
+def actor_modules(model: ActorCritic) -> nn.ModuleDict:
+    """The actor's encoder and head, named as in an exported PolicyNet."""
+    return nn.ModuleDict({"encoder": model.policy_encoder, "head": model.policy_head})
 
 
 def lr_factor(cfg: TrainConfig, step: int) -> float:
@@ -77,6 +90,11 @@ class Trainer:
             self.model.vec_mean.copy_(torch.from_numpy(mean))
             self.model.vec_std.copy_(torch.from_numpy(std))
         self.agent = Agent(self.model, cfg, cfg.obs, cfg.seed)
+        # The running mean of the actor's weights from `sac.policy_average_from` on: the policy
+        # that is evaluated and exported once it holds any step.
+        self.policy_average = (
+            AveragedModel(actor_modules(self.model), use_buffers=True) if cfg.sac.policy_average_from is not None else None
+        )
         self.rng = np.random.default_rng(cfg.seed)
         self.step = 0
         self._stop = False
@@ -90,7 +108,27 @@ class Trainer:
         batch = self.data.sample(phase, self.cfg.batch_size, self.rng)
         stats = self.agent.update(batch, train_critic=critic, bc_policy_loss=bc)
         self.step += 1
+        start = average_start(self.cfg)
+        if self.policy_average is not None and start is not None and self.step >= start:
+            self.policy_average.update_parameters(actor_modules(self.model))
         return stats
+
+    def averaged_policy(self) -> dict[str, torch.Tensor] | None:
+        """The averaged policy's state dict once it holds at least one step, else None."""
+        if self.policy_average is None or int(self.policy_average.n_averaged) == 0:
+            return None
+        return self.policy_average.state_dict()
+
+    def adopt_averaged_policy(self) -> None:
+        """Copy the averaged actor weights (if any) into the live actor and stop averaging, so that
+        further training (online fine-tuning) continues from the policy that was deployed."""
+        if self.averaged_policy() is not None:
+            assert self.policy_average is not None
+            with torch.no_grad():
+                live = actor_modules(self.model).state_dict()
+                for key, value in self.policy_average.module.state_dict().items():
+                    live[key].copy_(value)
+        self.policy_average = None
 
     # -- state -----------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
@@ -110,6 +148,8 @@ class Trainer:
             "torch_noise_rng": self.agent.gen.get_state(),
             "torch_global_rng": torch.get_rng_state(),
         }
+        if self.policy_average is not None:
+            payload["policy_average"] = self.policy_average.state_dict()
         meta = self.meta()
         meta["numpy_rng"] = self.rng.bit_generator.state
         save_checkpoint(path, payload, meta)
@@ -127,6 +167,8 @@ class Trainer:
             diff = sorted(k for k in mine if mine[k] != theirs.get(k))
             raise DataMismatch(f"checkpoint {path} has a different config (sections {diff}); resume with its config")
         self.model.load_state_dict(ckpt["model"])
+        if self.policy_average is not None and "policy_average" in ckpt:
+            self.policy_average.load_state_dict(ckpt["policy_average"])
         for k, opt in self.agent.optimizers.items():
             opt.load_state_dict(ckpt["optimizers"][k])
         self.agent.gen.set_state(ckpt["torch_noise_rng"])
@@ -147,9 +189,10 @@ class Trainer:
         return trainer
 
     def runtime(self) -> PolicyRuntime:
-        """A deterministic-policy runtime holding a copy of the current policy weights."""
+        """A deterministic-policy runtime holding a copy of the current policy weights (the averaged
+        ones once `sac.policy_average_from` has started averaging)."""
         meta = policy_metadata(self.cfg, self.spec.to_dict(), self.step, {"data": self.data.provenance()})
-        return PolicyRuntime.from_model(self.model, self.cfg, meta)
+        return PolicyRuntime.from_model(self.model, self.cfg, meta, self.averaged_policy())
 
     # -- logging ---------------------------------------------------------------------
     def _open_logs(self) -> None:

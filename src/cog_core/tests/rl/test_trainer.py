@@ -136,3 +136,61 @@ def test_learning_rates_decay_to_zero_from_the_configured_fraction_and_survive_r
     cfg.sac.lr_decay_from = 1.0
     with pytest.raises(Exception, match="lr_decay_from"):
         cfg.validate()
+
+
+def test_the_deployed_policy_is_the_mean_of_the_actor_weights_from_the_configured_fraction(tmp_path, datasets):
+    from cog_core.rl.export import export_policy
+    from cog_core.rl.runtime import policy_state_dict
+
+    task, prior = datasets
+    cfg = tiny_config(steps=8)
+    cfg.sac.policy_average_from = 0.5
+    cfg.validate()
+    data = TrainData(cfg, task, prior)
+    trainer = Trainer(cfg, data, tmp_path / "run")
+    actor = lambda sd: {k: v for k, v in sd.items() if k.startswith(("encoder.", "head."))}  # noqa: E731
+    snapshots = []
+    for _ in range(8):
+        trainer.train_step()
+        live = actor(policy_state_dict(trainer.model))
+        deployed = actor(trainer.runtime().net.state_dict())
+        if trainer.step <= 4:  # before the averaging starts the deployed policy is the live one
+            assert all(torch.equal(live[k], deployed[k]) for k in live)
+        else:
+            snapshots.append(live)
+    assert len(snapshots) == 4
+    mean = {k: torch.stack([s[k] for s in snapshots]).mean(0) for k in snapshots[0]}
+    assert all(torch.allclose(deployed[k], mean[k], atol=1e-6) for k in mean)
+    assert not all(torch.equal(deployed[k], live[k]) for k in live)  # the mean, not the last weights
+
+    trainer.train(progress=False, stop_after=0)  # checkpoint at step 8
+    exported = actor(torch.load(export_policy(tmp_path / "run" / "checkpoint.pt", tmp_path / "export") / "policy.pt"))
+    assert all(torch.equal(exported[k], deployed[k]) for k in deployed)
+
+    resumed = Trainer.resume(tmp_path / "run", data)
+    assert all(torch.equal(actor(resumed.runtime().net.state_dict())[k], deployed[k]) for k in deployed)
+    resumed.adopt_averaged_policy()  # what fine-tuning starts from
+    assert resumed.policy_average is None
+    assert all(torch.equal(actor(policy_state_dict(resumed.model))[k], deployed[k]) for k in deployed)
+
+    cfg.sac.policy_average_from = 1.0
+    with pytest.raises(Exception, match="policy_average_from"):
+        cfg.validate()
+
+
+def test_policy_averaging_resumes_exactly(tmp_path, datasets):
+    task, prior = datasets
+    cfg = tiny_config(steps=8)
+    cfg.sac.policy_average_from = 0.25
+    data = TrainData(cfg, task, prior)
+    straight = Trainer(cfg, data)
+    for _ in range(8):
+        straight.train_step()
+    first = Trainer(cfg, data, tmp_path / "run")
+    first.train(progress=False, stop_after=5)  # stops mid-average
+    resumed = Trainer.resume(tmp_path / "run", data)
+    for _ in range(3):
+        resumed.train_step()
+    a, b = straight.averaged_policy(), resumed.averaged_policy()
+    assert int(a["n_averaged"]) == int(b["n_averaged"]) == 6
+    assert all(torch.equal(a[k], b[k]) for k in a)
