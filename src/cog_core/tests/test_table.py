@@ -86,6 +86,8 @@ def test_report_command_names_only_what_differs_from_the_preset_and_sizes_come_f
     tuned = table_config("cpu", out="r", extra_overrides=("sac.policy_lr=3e-4",))
     assert tuned.train_overrides[-1] == "sac.policy_lr=3e-4"  # after the preset's sac.policy_lr, so it wins
     assert command_line(asdict(tuned)) == "cogrl table --preset cpu --set sac.policy_lr=3e-4 --out r"
+    uniform = table_config("cpu", out="r", extra_overrides=("data.policy_task_share=null",))  # the preset before 2026-12-04
+    assert command_line(asdict(uniform)) == "cogrl table --preset cpu --set data.policy_task_share=null --out r"
     summary = tmp_path / "bags" / "drawer-task" / "collection_summary.json"
     summary.parent.mkdir(parents=True)
     summary.write_text(json.dumps({"transitions": 4321}))

@@ -5,7 +5,9 @@ Each online episode is rolled out with the stochastic policy (tanh-Gaussian samp
 initial condition (several conditions of one scene take turns, so that fine-tuning on one does
 not make the policy forget another), its transitions (with the sim's true rewards) join the
 online buffer, and `updates_per_step` gradient steps per collected env step follow; each batch draws
-`online_fraction` of its rows from the online buffer once it holds a batch. Every
+`online_fraction` of its rows from the online buffer once it holds a batch. Online rows are
+neither task nor prior data, so every row weighs the same in the policy's loss here
+(`data.policy_task_share` shapes the offline run only). Every
 `eval_interval` episodes the deterministic policy is evaluated and a checkpoint is written,
 so `cogrl eval --run OUT` and `cogrl export --run OUT` work on the fine-tuned policy.
 """
@@ -13,7 +15,7 @@ so `cogrl eval --run OUT` and `cogrl export --run OUT` work on the fine-tuned po
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +146,7 @@ class Finetuner:
         offline = self.data.sample("main", size - n_online, self.trainer.rng) if n_online < size else None
         if n_online == 0:
             assert offline is not None
-            return offline
+            return replace(offline, is_task=None)  # weighted like the mixed batches that follow
         online = self.buffer.sample(n_online, self.rng)
         return online if offline is None else concat_batches(offline, online)
 

@@ -38,6 +38,17 @@ def test_online_buffer_and_mixed_batches():
     assert mixed.actions.shape == (8, 8) and torch.all(mixed.actions[2:] == 0.5)
 
 
+def test_online_batches_weigh_every_row_the_same_whatever_the_offline_task_share(tmp_path):
+    trainer, data = _trainer(tmp_path)
+    trainer.cfg.data.policy_task_share = 0.5
+    assert data.sample("main", 8, np.random.default_rng(0)).is_task is not None  # offline batches know their rows
+    finetuner = Finetuner(trainer, data, FinetuneConfig(condition="pick_place/object_in_gripper"), tmp_path / "ft")
+    assert finetuner._batch().is_task is None  # before the online buffer holds a batch
+    for _ in range(trainer.cfg.batch_size):
+        finetuner.buffer.add({"lowdim": np.zeros(12, np.float32)}, np.zeros(8, np.float32), 0.0, {"lowdim": np.zeros(12, np.float32)}, False)
+    assert finetuner._batch().is_task is None  # offline and online rows mixed
+
+
 def test_finetune_collects_sim_episodes_trains_and_logs(tmp_path):
     trainer, data = _trainer(tmp_path)
     start = trainer.step
