@@ -140,11 +140,8 @@ def parse_steps(text: str) -> tuple[int | None, dict[str, int]]:
 
 _CPU_OVERRIDES = (
     "sac.bc_warmstart_steps=2000",  # the paper's 10K is tuned for its 3M-update runs
-    *SHORT_RUN_OVERRIDES,  # policy lr 1e-3; every lr decayed over the last third
+    *SHORT_RUN_OVERRIDES,  # policy lr 1e-3; every lr decayed over the last third; the task's half of the actor's loss
     "data.bc_init_prior_steps=5000",  # bc-init: BC on the prior, then CQL on the task data
-    # The task rows carry half of the actor's loss (the critic's batches stay uniform): over nine
-    # drawer seeds every condition's mean rose, the bottle chain most (docs/results.md).
-    "data.policy_task_share=0.5",
 )
 
 TABLE_PRESETS: dict[str, TableConfig] = {
