@@ -143,12 +143,13 @@ class Finetuner:
     def _batch(self) -> Batch:
         size = self.trainer.cfg.batch_size
         n_online = int(round(self.cfg.online_fraction * size)) if len(self.buffer) >= size else 0
-        offline = self.data.sample("main", size - n_online, self.trainer.rng) if n_online < size else None
-        if n_online == 0:
-            assert offline is not None
-            return replace(offline, is_task=None)  # weighted like the mixed batches that follow
-        online = self.buffer.sample(n_online, self.rng)
-        return online if offline is None else concat_batches(offline, online)
+        parts = []
+        if n_online < size:
+            parts.append(self.data.sample("main", size - n_online, self.trainer.rng))
+        if n_online:
+            parts.append(self.buffer.sample(n_online, self.rng))
+        batch = parts[0] if len(parts) == 1 else concat_batches(*parts)
+        return replace(batch, is_task=None)  # online rows are neither task nor prior: every row weighs the same
 
     def collect_episode(self, env, index: int) -> tuple[bool, int]:
         """One stochastic-policy episode into the buffer; returns (success at the final step, length)."""
