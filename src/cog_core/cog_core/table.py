@@ -82,6 +82,7 @@ class TableConfig:
     # episodes; at 500 / 200, COG stitched nothing (docs/results.md).
     scales: dict[str, tuple[float, float]] = field(default_factory=lambda: {"drawer": (0.01, 0.02), "pick-place": (0.2, 0.1)})
     train_overrides: tuple[str, ...] = ()  # TrainConfig key=value for every run
+    scene_overrides: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key=value for one scene's runs, after train_overrides
     eval_episodes: int = 250  # per condition for the final evaluation, as the paper
     curve_interval: int = 5_000  # steps between in-training evaluations (learning curves)
     curve_episodes: int = 10  # episodes per condition per in-training evaluation
@@ -111,10 +112,17 @@ class TableConfig:
                 raise ValueError(f"unknown scene {s!r} in the data scales; valid: {', '.join(SCENES)}")
             if not (prior > 0 and task > 0):
                 raise ValueError(f"data scales must be > 0, not {s}={prior:g}:{task:g}")
+        for s in self.scene_overrides:
+            if s not in SCENES:
+                raise ValueError(f"unknown scene {s!r} in --set {s}:KEY=VALUE; valid: {', '.join(SCENES)}")
 
     def steps_for(self, scene: str) -> int:
         """Gradient steps of every run on `scene`."""
         return self.scene_steps.get(scene, self.steps)
+
+    def overrides_for(self, scene: str) -> tuple[str, ...]:
+        """Training settings of every run on `scene`: the table's own, then the scene's."""
+        return (*self.train_overrides, *self.scene_overrides.get(scene, ()))
 
     def steps_text(self) -> str:
         """The step counts in words, e.g. "60000 steps (pick-place 90000)"."""
@@ -181,6 +189,8 @@ def command_line(cfg: dict) -> str:
     if scales:
         parts.append(f"--scale {','.join(scales)}")
     parts += [f"--set {o}" for o in cfg["train_overrides"] if o not in base.train_overrides]
+    for scene, settings in cfg.get("scene_overrides", {}).items():
+        parts += [f"--set {scene}:{o}" for o in settings if o not in base.scene_overrides.get(scene, ())]
     return " ".join(parts + [f"--out {cfg['out']}"])
 
 
@@ -195,6 +205,19 @@ def recorded_sizes(out: Path, scenes: Sequence[str]) -> dict[str, int]:
             if n is not None:
                 sizes[preset] = n
     return sizes
+
+
+def split_scene_overrides(overrides: Sequence[str]) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """`--set` values: KEY=VALUE (every run) apart from SCENE:KEY=VALUE (that scene's runs only)."""
+    every: list[str] = []
+    per_scene: dict[str, tuple[str, ...]] = {}
+    for item in overrides:
+        scene, sep, setting = item.partition("=")[0].partition(":")
+        if sep:
+            per_scene[scene.strip()] = (*per_scene.get(scene.strip(), ()), item.split(":", 1)[1])
+        else:
+            every.append(item)
+    return tuple(every), per_scene
 
 
 def parse_scales(text: str) -> dict[str, tuple[float, float | None]]:
@@ -216,22 +239,28 @@ def parse_scales(text: str) -> dict[str, tuple[float, float | None]]:
 def table_config(preset: str, extra_overrides: Sequence[str] = (), scene_steps: dict[str, int] | None = None,
                  scene_scales: dict[str, tuple[float, float | None]] | None = None, **overrides) -> TableConfig:
     """A preset with fields replaced (None values are ignored) and `extra_overrides` (KEY=VALUE
-    training settings) appended to its own, so they win. A new `steps` replaces the preset's
+    training settings; SCENE:KEY=VALUE for one scene's runs) appended to its own, so they win. A new `steps` replaces the preset's
     per-scene counts too; `scene_steps` sets single scenes on top. `scene_scales` replaces the
     (prior, task) data scales of single scenes (a None task scale keeps the preset's)."""
     if preset not in TABLE_PRESETS:
         raise ValueError(f"unknown preset {preset!r}; valid: {', '.join(TABLE_PRESETS)}")
+    every, scene_only = split_scene_overrides(extra_overrides)
     try:  # check keys and values now, not in the first training subprocess
-        apply_overrides(TrainConfig(), extra_overrides)
+        apply_overrides(TrainConfig(), [*every, *(o for settings in scene_only.values() for o in settings)])
     except ValueError as err:
-        raise ValueError(f"--set takes KEY=VALUE training settings (e.g. sac.policy_lr=3e-4): {err}") from None
+        raise ValueError("--set takes KEY=VALUE training settings, or SCENE:KEY=VALUE for one scene "
+                         f"(e.g. sac.policy_lr=3e-4, drawer:data.policy_task_share=0.55): {err}") from None
     base = TABLE_PRESETS[preset]
+    per_scene_overrides = {s: tuple(o) for s, o in base.scene_overrides.items()}
+    for scene, settings in scene_only.items():
+        per_scene_overrides[scene] = (*per_scene_overrides.get(scene, ()), *settings)
     per_scene = {} if overrides.get("steps") is not None else dict(base.scene_steps)
     per_scene.update(scene_steps or {})
     scales = dict(base.scales)
     for scene, (prior, task) in (scene_scales or {}).items():
         scales[scene] = (prior, task if task is not None else scales.get(scene, (prior, prior))[1])
-    cfg = replace(base, train_overrides=(*base.train_overrides, *extra_overrides), scene_steps=per_scene, scales=scales,
+    cfg = replace(base, train_overrides=(*base.train_overrides, *every), scene_overrides=per_scene_overrides,
+                  scene_steps=per_scene, scales=scales,
                   **{k: v for k, v in overrides.items() if v is not None})
     cfg.validate()
     return cfg
@@ -263,7 +292,7 @@ def _jobs(cfg: TableConfig, out: Path, scene: Scene, data: dict[str, Path]):
             if _evaluated(run, scene, cfg.eval_episodes):
                 continue
             resume = (run / "checkpoint.pt").is_file()
-            overrides = [*cfg.train_overrides, f"eval_interval={cfg.curve_interval}", f"ckpt_interval={cfg.curve_interval}"]
+            overrides = [*cfg.overrides_for(scene.name), f"eval_interval={cfg.curve_interval}", f"ckpt_interval={cfg.curve_interval}"]
             steps = cfg.steps_for(scene.name)
             train = train_command(method, data["task"], data["prior"], cfg.obs, steps, seed, run, overrides,
                                   scene.conditions, cfg.curve_episodes, resume=resume)
@@ -462,7 +491,8 @@ def markdown_report(report: dict) -> str:
         f"- Command: `{command_line(cfg)}`",
         f"- Observations: `{cfg['obs']}`; gradient steps per run: "
         + ", ".join(f"{s} {cfg.get('scene_steps', {}).get(s, cfg['steps'])}" for s in cfg["scenes"]) + "; overrides: "
-        + (", ".join(f"`{o}`" for o in cfg["train_overrides"]) or "none"),
+        + (", ".join([f"`{o}`" for o in cfg["train_overrides"]]
+                     + [f"`{o}` ({s} only)" for s, settings in cfg.get("scene_overrides", {}).items() for o in settings]) or "none"),
         "- Data (transitions): " + ", ".join(f"{k} {v}" for k, v in report["dataset_transitions"].items())
         + "; scales (prior, task) of the paper's sizes: " + ", ".join(f"{k} {tuple(v)}" for k, v in cfg["scales"].items()),
         f"- Learning curves: {cfg['curve_episodes']} episodes per condition every {cfg['curve_interval']} steps "

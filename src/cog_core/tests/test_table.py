@@ -135,6 +135,30 @@ def test_data_scales_can_be_set_per_scene():
     assert "--scale drawer=0.1:0.05" in markdown_report(report)
 
 
+def test_training_settings_can_differ_per_scene(tmp_path):
+    from dataclasses import asdict
+
+    cfg = table_config("cpu", out="r", extra_overrides=("drawer:data.policy_task_share=0.55", "sac.q_lr=1e-4"))
+    assert cfg.scene_overrides == {"drawer": ("data.policy_task_share=0.55",)}
+    assert cfg.train_overrides[-1] == "sac.q_lr=1e-4" and "drawer:" not in " ".join(cfg.train_overrides)
+    # the scene's setting comes after the preset's 0.5, so it wins on that scene only
+    assert cfg.overrides_for("drawer")[-2:] == ("sac.q_lr=1e-4", "data.policy_task_share=0.55")
+    assert "data.policy_task_share=0.55" not in cfg.overrides_for("pick-place")
+    data = {"prior": tmp_path / "prior.h5", "task": tmp_path / "task.h5"}
+    for scene, share in (("drawer", "0.55"), ("pick-place", "0.5")):
+        train = _jobs(cfg, tmp_path, SCENES[scene], data)[0].commands[0]
+        shares = [a for a in train if a.startswith("data.policy_task_share=")]
+        assert shares[-1] == f"data.policy_task_share={share}"
+    expected = "cogrl table --preset cpu --set sac.q_lr=1e-4 --set drawer:data.policy_task_share=0.55 --out r"
+    assert command_line(asdict(cfg)) == expected
+    md = markdown_report(collect_report(cfg, tmp_path, {}, 0.0))  # through results.json's lists as well
+    assert f"`{expected}`" in md and "`data.policy_task_share=0.55` (drawer only)" in md
+    with pytest.raises(ValueError, match="unknown scene 'kitchen' in --set kitchen:KEY=VALUE"):
+        table_config("cpu", extra_overrides=("kitchen:sac.q_lr=1e-4",))
+    with pytest.raises(ValueError, match="SCENE:KEY=VALUE"):
+        table_config("cpu", extra_overrides=("drawer:sac.no_such_field=1",))
+
+
 def test_finished_runs_are_skipped_and_runs_evaluated_differently_are_evaluated_again(tmp_path):
     cfg = table_config("smoke", out=str(tmp_path), scenes=("pick-place",), methods=("no-prior", "cog"))
     conds = SCENES["pick-place"].conditions

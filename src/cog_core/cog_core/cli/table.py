@@ -47,9 +47,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "finished collections are reused only at the size they were made")
     p.add_argument("--eval-episodes", type=int, default=None, help="final evaluation episodes per condition")
     p.add_argument("--workers", type=int, default=None, help="runs trained at once, one CPU thread each (default 2)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+    p.add_argument("--set", action="append", default=[], metavar="[SCENE:]KEY=VALUE",
                    help="override a training config field of every run, after the preset's own (repeatable), "
-                        "e.g. --set sac.policy_lr=3e-4")
+                        "e.g. --set sac.policy_lr=3e-4; prefix a scene to change only its runs, "
+                        "e.g. --set drawer:data.policy_task_share=0.55")
     p.add_argument("--report-only", action="store_true", help="only rebuild the report from finished runs in OUT")
     p.set_defaults(func=run)
 
