@@ -212,11 +212,11 @@ def split_scene_overrides(overrides: Sequence[str]) -> tuple[tuple[str, ...], di
     every: list[str] = []
     per_scene: dict[str, tuple[str, ...]] = {}
     for item in overrides:
-        scene, sep, setting = item.partition("=")[0].partition(":")
-        if sep:
-            per_scene[scene.strip()] = (*per_scene.get(scene.strip(), ()), item.split(":", 1)[1])
-        else:
+        if ":" not in item.partition("=")[0]:  # keys never hold a colon; values may
             every.append(item)
+            continue
+        scene, setting = (part.strip() for part in item.split(":", 1))
+        per_scene[scene] = (*per_scene.get(scene, ()), setting)
     return tuple(every), per_scene
 
 
@@ -239,8 +239,8 @@ def parse_scales(text: str) -> dict[str, tuple[float, float | None]]:
 def table_config(preset: str, extra_overrides: Sequence[str] = (), scene_steps: dict[str, int] | None = None,
                  scene_scales: dict[str, tuple[float, float | None]] | None = None, **overrides) -> TableConfig:
     """A preset with fields replaced (None values are ignored) and `extra_overrides` (KEY=VALUE
-    training settings; SCENE:KEY=VALUE for one scene's runs) appended to its own, so they win. A new `steps` replaces the preset's
-    per-scene counts too; `scene_steps` sets single scenes on top. `scene_scales` replaces the
+    training settings; SCENE:KEY=VALUE for one scene's runs) appended to its own, so they win.
+    A new `steps` replaces the preset's per-scene counts too; `scene_steps` sets single scenes on top. `scene_scales` replaces the
     (prior, task) data scales of single scenes (a None task scale keeps the preset's)."""
     if preset not in TABLE_PRESETS:
         raise ValueError(f"unknown preset {preset!r}; valid: {', '.join(TABLE_PRESETS)}")
