@@ -240,8 +240,9 @@ def table_config(preset: str, extra_overrides: Sequence[str] = (), scene_steps: 
                  scene_scales: dict[str, tuple[float, float | None]] | None = None, **overrides) -> TableConfig:
     """A preset with fields replaced (None values are ignored) and `extra_overrides` (KEY=VALUE
     training settings; SCENE:KEY=VALUE for one scene's runs) appended to its own, so they win.
-    A new `steps` replaces the preset's per-scene counts too; `scene_steps` sets single scenes on top. `scene_scales` replaces the
-    (prior, task) data scales of single scenes (a None task scale keeps the preset's)."""
+    A new `steps` replaces the preset's per-scene counts too; `scene_steps` sets single scenes on
+    top. `scene_scales` replaces the (prior, task) data scales of single scenes (a None task scale
+    keeps the preset's)."""
     if preset not in TABLE_PRESETS:
         raise ValueError(f"unknown preset {preset!r}; valid: {', '.join(TABLE_PRESETS)}")
     every, scene_only = split_scene_overrides(extra_overrides)
@@ -251,9 +252,8 @@ def table_config(preset: str, extra_overrides: Sequence[str] = (), scene_steps: 
         raise ValueError("--set takes KEY=VALUE training settings, or SCENE:KEY=VALUE for one scene "
                          f"(e.g. sac.policy_lr=3e-4, drawer:data.policy_task_share=0.55): {err}") from None
     base = TABLE_PRESETS[preset]
-    per_scene_overrides = {s: tuple(o) for s, o in base.scene_overrides.items()}
-    for scene, settings in scene_only.items():
-        per_scene_overrides[scene] = (*per_scene_overrides.get(scene, ()), *settings)
+    per_scene_overrides = {s: (*base.scene_overrides.get(s, ()), *scene_only.get(s, ()))
+                           for s in dict.fromkeys([*base.scene_overrides, *scene_only])}
     per_scene = {} if overrides.get("steps") is not None else dict(base.scene_steps)
     per_scene.update(scene_steps or {})
     scales = dict(base.scales)
