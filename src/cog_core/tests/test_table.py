@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from cog_core.table import (
     collect_report,
     command_line,
     markdown_report,
+    merge_report,
     parse_scales,
     parse_steps,
     recorded_sizes,
@@ -88,6 +90,7 @@ def test_report_command_names_only_what_differs_from_the_preset_and_sizes_come_f
     assert command_line(asdict(tuned)) == "cogrl table --preset cpu --set sac.policy_lr=3e-4 --out r"
     uniform = table_config("cpu", out="r", extra_overrides=("data.policy_task_share=null",))  # the preset before 2026-12-04
     assert command_line(asdict(uniform)) == "cogrl table --preset cpu --set data.policy_task_share=null --out r"
+    assert uniform.overrides_for("drawer")[-1] == uniform.overrides_for("pick-place")[-1] == "data.policy_task_share=null"
     summary = tmp_path / "bags" / "drawer-task" / "collection_summary.json"
     summary.parent.mkdir(parents=True)
     summary.write_text(json.dumps({"transitions": 4321}))
@@ -138,25 +141,61 @@ def test_data_scales_can_be_set_per_scene():
 def test_training_settings_can_differ_per_scene(tmp_path):
     from dataclasses import asdict
 
-    cfg = table_config("cpu", out="r", extra_overrides=("drawer:data.policy_task_share=0.55", "sac.q_lr=1e-4"))
-    assert cfg.scene_overrides == {"drawer": ("data.policy_task_share=0.55",)}
-    assert cfg.train_overrides[-1] == "sac.q_lr=1e-4" and "drawer:" not in " ".join(cfg.train_overrides)
+    preset = table_config("cpu", out="r")  # the drawer's task rows carry 55 % of the actor's loss, pick-place's 50 %
+    assert preset.overrides_for("drawer")[-1] == "data.policy_task_share=0.55"
+    assert [o for o in preset.overrides_for("pick-place") if "policy_task_share" in o] == ["data.policy_task_share=0.5"]
+    cfg = table_config("cpu", out="r", extra_overrides=("pick-place:data.policy_task_share=0.6", "sac.q_lr=1e-4"))
+    assert cfg.scene_overrides == {"drawer": ("data.policy_task_share=0.55",), "pick-place": ("data.policy_task_share=0.6",)}
+    assert cfg.train_overrides[-1] == "sac.q_lr=1e-4" and "pick-place:" not in " ".join(cfg.train_overrides)
     # the scene's setting comes after the preset's 0.5, so it wins on that scene only
-    assert cfg.overrides_for("drawer")[-2:] == ("sac.q_lr=1e-4", "data.policy_task_share=0.55")
-    assert "data.policy_task_share=0.55" not in cfg.overrides_for("pick-place")
+    assert cfg.overrides_for("pick-place")[-2:] == ("sac.q_lr=1e-4", "data.policy_task_share=0.6")
+    assert "data.policy_task_share=0.6" not in cfg.overrides_for("drawer")
     data = {"prior": tmp_path / "prior.h5", "task": tmp_path / "task.h5"}
-    for scene, share in (("drawer", "0.55"), ("pick-place", "0.5")):
+    for scene, share in (("drawer", "0.55"), ("pick-place", "0.6")):
         train = _jobs(cfg, tmp_path, SCENES[scene], data)[0].commands[0]
         shares = [a for a in train if a.startswith("data.policy_task_share=")]
         assert shares[-1] == f"data.policy_task_share={share}"
-    expected = "cogrl table --preset cpu --set sac.q_lr=1e-4 --set drawer:data.policy_task_share=0.55 --out r"
+    expected = "cogrl table --preset cpu --set sac.q_lr=1e-4 --set pick-place:data.policy_task_share=0.6 --out r"
     assert command_line(asdict(cfg)) == expected
     md = markdown_report(collect_report(cfg, tmp_path, {}, 0.0))  # through results.json's lists as well
-    assert f"`{expected}`" in md and "`data.policy_task_share=0.55` (drawer only)" in md
+    assert f"`{expected}`" in md and "`data.policy_task_share=0.6` (pick-place only)" in md
+    assert "`data.policy_task_share=0.55` (drawer only)" in md
+    # what the command line sets wins over the preset's setting for a scene
+    assert table_config("cpu", extra_overrides=("data.policy_task_share=0.6",)).overrides_for("drawer")[-1] == "data.policy_task_share=0.6"
+    # Table 1 until 2026-12-04: the drawer at 50 % too
+    half = table_config("cpu", out="r", extra_overrides=("drawer:data.policy_task_share=0.5",))
+    assert half.overrides_for("drawer")[-1] == "data.policy_task_share=0.5"
+    assert command_line(asdict(half)) == "cogrl table --preset cpu --set drawer:data.policy_task_share=0.5 --out r"
     with pytest.raises(ValueError, match="unknown scene 'kitchen' in --set kitchen:KEY=VALUE"):
         table_config("cpu", extra_overrides=("kitchen:sac.q_lr=1e-4",))
     with pytest.raises(ValueError, match="SCENE:KEY=VALUE"):
         table_config("cpu", extra_overrides=("drawer:sac.no_such_field=1",))
+
+
+def test_a_report_takes_the_runs_it_lacks_from_an_earlier_report_of_the_same_settings(tmp_path):
+    drawer, pick = SCENES["drawer"].conditions, SCENES["pick-place"].conditions
+    earlier_dir, out = tmp_path / "earlier", tmp_path / "out"
+    cfg = table_config("smoke", out=str(out), methods=("no-prior", "cog"))
+    for scene, conds in (("drawer", drawer), ("pick-place", pick)):
+        for method in ("no-prior", "cog"):
+            _fake_run(earlier_dir, scene, method, 0, dict.fromkeys(conds, 1), 2, [(150, dict.fromkeys(conds, 0.5))])
+    earlier = json.loads(json.dumps(collect_report(replace(cfg, out=str(earlier_dir)), earlier_dir,
+                                                   {"drawer-prior": 10, "pick-place-prior": 20}, 0.0)))
+    _fake_run(out, "drawer", "cog", 0, dict.fromkeys(drawer, 2), 2, [])  # retrained here: this folder's run wins
+    report = merge_report(collect_report(cfg, out, {"drawer-prior": 11}, 0.0), earlier, "earlier/results.json")
+    assert report["merged"]["cells"] == {"drawer": ["no-prior"], "pick-place": ["no-prior", "cog"]}
+    assert report["cells"][drawer[1]]["cog"]["rates"] == [1.0] and report["cells"][drawer[1]]["no-prior"]["rates"] == [0.5]
+    assert report["cells"][pick[1]]["cog"] == earlier["cells"][pick[1]]["cog"]
+    assert report["curves"][pick[1]]["cog"]["steps"] == [150]
+    assert report["dataset_transitions"] == {"drawer-prior": 11, "pick-place-prior": 20}  # this folder's own sizes stay
+    md = markdown_report(report)
+    assert "Taken from `earlier/results.json`" in md and "pick-place: no prior, COG" in md
+    # runs trained differently cannot stand in: the error names the setting and both values
+    other = table_config("smoke", out=str(out), methods=("no-prior", "cog"), extra_overrides=("pick-place:sac.q_lr=1e-4",))
+    with pytest.raises(ValueError, match=r"trained pick-place differently \(sac.q_lr 0.0001 here, 0.0003 there\)"):
+        merge_report(collect_report(other, out, {}, 0.0), earlier, "earlier/results.json")
+    with pytest.raises(ValueError, match="steps 500 here, 300 there"):
+        merge_report(collect_report(replace(cfg, steps=500), out, {}, 0.0), earlier, "earlier/results.json")
 
 
 def test_finished_runs_are_skipped_and_runs_evaluated_differently_are_evaluated_again(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def _csv(text: str | None) -> tuple[str, ...] | None:
@@ -28,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         for k, v in TABLE_PRESETS.items())
         ),
         epilog="example: cogrl table --preset cpu --out results/    (about 8 h on 2 CPU cores; with --steps 20000 --eval-episodes 100: 2.3 h)\n"
-               "         cogrl table --preset paper --out results_paper/ --workers 8    (a GPU machine)",
+               "         cogrl table --preset paper --out results_paper/ --workers 8    (a GPU machine)\n"
+               "         cogrl table --report-only --out results/ --merge docs/results/table_cpu.json    (pick-place's rows from the committed table)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--preset", default="cpu", choices=list(TABLE_PRESETS), help="experiment size (default cpu)")
@@ -52,18 +54,38 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "e.g. --set sac.policy_lr=3e-4; prefix a scene to change only its runs, "
                         "e.g. --set drawer:data.policy_task_share=0.55")
     p.add_argument("--report-only", action="store_true", help="only rebuild the report from finished runs in OUT")
+    p.add_argument("--merge", default=None, metavar="RESULTS_JSON",
+                   help="with --report-only: take the scenes' methods that have no finished run in OUT from an earlier "
+                        "report of the same settings (checked), e.g. to report a retrained drawer half beside the "
+                        "pick-place runs of docs/results/table_cpu.json")
     p.set_defaults(func=run)
+
+
+def _load_report(path: Path) -> dict:
+    """An earlier `cogrl table` results.json, or a UserError that says what is wrong with it."""
+    import json
+
+    from cog_core.cli import UserError
+
+    try:
+        report = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"--merge {path}: no such file; give the results.json of an earlier `cogrl table`") from None
+    except json.JSONDecodeError as err:
+        raise UserError(f"--merge {path}: not JSON ({err}); give the results.json of an earlier `cogrl table`") from None
+    if not isinstance(report, dict) or not {"config", "cells", "curves"} <= report.keys():
+        raise UserError(f"--merge {path}: not a `cogrl table` report (no config, cells and curves)")
+    return report
 
 
 def run(args: argparse.Namespace) -> int:
     """Run (or resume) the experiment and write the report."""
     import time
-    from pathlib import Path
 
     from cog_core.cli import UserError
     from cog_core.pipeline import CollectionMismatch
     from cog_core.table import (
-        collect_report, parse_scales, parse_steps, recorded_sizes, run_table, table_config, write_report,
+        collect_report, merge_report, parse_scales, parse_steps, recorded_sizes, run_table, table_config, write_report,
     )
 
     seeds = _csv(args.seeds)
@@ -77,11 +99,19 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as err:
         raise UserError(str(err)) from None
+    if args.merge and not args.report_only:
+        raise UserError("--merge only rebuilds a report: add --report-only (a full run trains every missing run itself)")
     if args.report_only:
         out = Path(cfg.out)
         if not (out / "runs").is_dir():
             raise UserError(f"{out} holds no runs; run `cogrl table --out {out}` first")
-        write_report(collect_report(cfg, out, recorded_sizes(out, cfg.scenes), 0.0), out)
+        report = collect_report(cfg, out, recorded_sizes(out, cfg.scenes), 0.0)
+        if args.merge:
+            try:
+                report = merge_report(report, _load_report(Path(args.merge)), args.merge)
+            except ValueError as err:
+                raise UserError(str(err)) from None
+        write_report(report, out)
         return 0
     t = time.perf_counter()
     try:

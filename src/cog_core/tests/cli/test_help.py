@@ -27,3 +27,18 @@ def test_table_rejects_bad_step_counts_and_scales_before_doing_anything(tmp_path
     assert main(["table", "--scale", "drawer=big", "--out", str(out)]) == 2
     assert "--scale takes SCENE=PRIOR[:TASK]" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_table_merge_names_what_it_needs(tmp_path, capsys):
+    from cog_core.cli import main
+
+    out = tmp_path / "results"
+    (out / "runs").mkdir(parents=True)
+    assert main(["table", "--merge", "old.json", "--out", str(out)]) == 2
+    assert "add --report-only" in capsys.readouterr().err
+    assert main(["table", "--report-only", "--merge", str(tmp_path / "old.json"), "--out", str(out)]) == 2
+    assert "no such file" in capsys.readouterr().err
+    (tmp_path / "old.json").write_text('{"cells": {}}')
+    assert main(["table", "--report-only", "--merge", str(tmp_path / "old.json"), "--out", str(out)]) == 2
+    assert "not a `cogrl table` report" in capsys.readouterr().err
+    assert not (out / "results.md").exists()
