@@ -447,8 +447,8 @@ def _scene_settings(cfg: dict, scene: str) -> dict:
     return {
         **_flat(asdict(apply_overrides(TrainConfig(), overrides))),  # the table's own below set steps, obs, seed
         "obs": cfg["obs"], "steps": cfg.get("scene_steps", {}).get(scene, cfg["steps"]),
-        "scales": list(cfg["scales"][scene]), "data_seed": cfg["data_seed"], "seeds": list(cfg["seeds"]),
-        "eval_episodes": cfg["eval_episodes"], "curve_interval": cfg["curve_interval"], "curve_episodes": cfg["curve_episodes"],
+        "scales": list(cfg["scales"].get(scene, [])), "seeds": list(cfg["seeds"]),
+        **{key: cfg.get(key) for key in ("data_seed", "eval_episodes", "curve_interval", "curve_episodes")},  # None if older
     }
 
 
