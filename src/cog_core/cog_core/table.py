@@ -442,11 +442,12 @@ def _flat(tree: dict, prefix: str = "") -> dict:
 def _scene_settings(cfg: dict, scene: str) -> dict:
     """What decides the runs of `scene` in a report's config: observations, steps, data, seeds,
     evaluation and every training setting (under dotted keys)."""
-    overrides = TableConfig(preset=cfg["preset"], train_overrides=tuple(cfg["train_overrides"]),
-                            scene_overrides={k: tuple(v) for k, v in cfg.get("scene_overrides", {}).items()}).overrides_for(scene)
+    table = TableConfig(preset=cfg["preset"], steps=cfg["steps"], scene_steps=cfg.get("scene_steps", {}),
+                        train_overrides=tuple(cfg["train_overrides"]),
+                        scene_overrides={k: tuple(v) for k, v in cfg.get("scene_overrides", {}).items()})
     return {
-        **_flat(asdict(apply_overrides(TrainConfig(), overrides))),  # the table's own below set steps, obs, seed
-        "obs": cfg["obs"], "steps": cfg.get("scene_steps", {}).get(scene, cfg["steps"]),
+        **_flat(asdict(apply_overrides(TrainConfig(), table.overrides_for(scene)))),  # the table's own below set steps, obs, seed
+        "obs": cfg["obs"], "steps": table.steps_for(scene),
         "scales": list(cfg["scales"].get(scene, [])), "seeds": list(cfg["seeds"]),
         **{key: cfg.get(key) for key in ("data_seed", "eval_episodes", "curve_interval", "curve_episodes")},  # None if older
     }
