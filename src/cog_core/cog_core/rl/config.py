@@ -22,7 +22,9 @@ OBS_MODES = ("image", "image+state", "state")
 # carry half of the actor's loss (the critic's batches stay uniform): over nine 60K-update drawer
 # seeds every condition's mean rose, the bottle chain most (docs/results.md).
 SHORT_RUN_OVERRIDES = ("sac.policy_lr=1e-3", "sac.lr_decay_from=0.67", "data.policy_task_share=0.5")
-ARCHS = ("paper", "fast")
+ARCHS = ("paper", "fast", "frozen")
+# How the `frozen` architecture's encoder is trained before it is frozen (see EncoderConfig).
+ENCODER_OBJECTIVES = ("autoencoder", "e2e", "oracle", "random")
 # Which algorithms train a critic (the others only fit the policy by likelihood).
 RL_ALGOS = ("cog", "bc-init", "no-prior", "sac")
 
@@ -71,10 +73,30 @@ class NetConfig:
     fast_channels: tuple[int, ...] = (16, 32, 32)  # fast: conv channels (strides 2, 2, 1)
     fast_feature_dim: int = 64  # fast: encoder output size (linear + LayerNorm + tanh)
     fast_hidden: tuple[int, ...] = (256, 256)  # fast: critic and actor MLP widths
+    frozen_hidden: tuple[int, ...] = (256, 256)  # frozen: critic and actor MLP widths on the cached features
     state_hidden: tuple[int, ...] = (128, 128)  # state obs: critic and actor MLP widths (256,256 costs ~2x: ~15 ms/update)
     state_policy_hidden: tuple[int, ...] | None = None  # state obs: actor MLP widths when they differ from the critic's; None = state_hidden
     critic_layernorm: bool = True  # fast/state critics: layer norm before every hidden ReLU (stops Q divergence; the paper arch never has it)
     normalize_state: bool = True  # standardise state/lowdim vectors with dataset mean/std
+
+
+@dataclass
+class EncoderConfig:
+    """The `frozen` architecture: how its image encoder is trained before it is frozen and cached.
+
+    Objectives: `autoencoder` (reconstruct the datasets' own images, no labels), `e2e` (train
+    end-to-end like `fast` for `e2e_steps`, then freeze), `oracle` (regress the simulator's
+    privileged object and drawer poses: an ablation that a real robot's data cannot run),
+    `random` (never trained: a floor for comparisons).
+    """
+
+    objective: str = "autoencoder"  # autoencoder | e2e | oracle | random (see the class docstring)
+    steps: int = 4_000  # gradient steps of autoencoder / oracle pretraining
+    batch_size: int = 128  # images per pretraining step
+    lr: float = 1e-3  # Adam learning rate of pretraining
+    e2e_steps: int = 10_000  # e2e: end-to-end updates before the encoder is frozen
+    crops: int = 8  # random crops cached per image (the first is the uncropped image); 1 = no augmentation
+    encode_batch: int = 1024  # images per forward pass when caching features
 
 
 @dataclass
@@ -97,7 +119,7 @@ class TrainConfig:
 
     algo: str = "cog"  # cog | bc | bc-oracle | bc-init | no-prior | sac
     obs: str = "image"  # image | image+state | state (= privileged lowdim vector, sim only)
-    arch: str = "fast"  # paper (Fig. 8, separate CNNs) | fast (shared CPU-sized encoder); ignored for obs=state
+    arch: str = "fast"  # paper (Fig. 8, separate CNNs) | fast (shared CPU-sized encoder) | frozen (fast encoder trained first, then frozen: updates on cached features); ignored for obs=state
     batch_size: int = 256  # transitions per gradient step (paper A.3)
     steps: int = 100_000  # total gradient steps (the original ran 3M)
     seed: int = 0  # seeds network init, batch sampling and every noise draw
@@ -109,6 +131,7 @@ class TrainConfig:
     cql: CqlConfig = field(default_factory=CqlConfig)
     net: NetConfig = field(default_factory=NetConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -121,6 +144,17 @@ class TrainConfig:
             raise ConfigError(f"obs={self.obs!r} is not one of {', '.join(OBS_MODES)}")
         if self.arch not in ARCHS:
             raise ConfigError(f"arch={self.arch!r} is not one of {', '.join(ARCHS)}")
+        if self.encoder.objective not in ENCODER_OBJECTIVES:
+            raise ConfigError(f"encoder.objective={self.encoder.objective!r} is not one of {', '.join(ENCODER_OBJECTIVES)}")
+        for name, value in [("encoder.steps", self.encoder.steps), ("encoder.e2e_steps", self.encoder.e2e_steps)]:
+            if value < 0:
+                raise ConfigError(f"{name} must be >= 0, got {value}")
+        for name, value in [("encoder.batch_size", self.encoder.batch_size), ("encoder.crops", self.encoder.crops),
+                            ("encoder.encode_batch", self.encoder.encode_batch)]:
+            if value < 1:
+                raise ConfigError(f"{name} must be >= 1, got {value}")
+        if self.encoder.lr <= 0:
+            raise ConfigError(f"encoder.lr must be > 0, got {self.encoder.lr}")
         if self.data.oracle_success not in ("any", "final"):
             raise ConfigError(f"data.oracle_success={self.data.oracle_success!r} must be 'any' or 'final'")
         for name, value in [

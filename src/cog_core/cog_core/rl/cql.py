@@ -228,7 +228,6 @@ class Agent:
         self.model = model
         self.cfg = cfg
         self.obs_mode = obs_mode
-        self.images = obs_mode != "state"
         self.gen = torch.Generator().manual_seed(seed + 1)
         s = cfg.sac
         opt = lambda params, lr: torch.optim.Adam(params, lr=lr, eps=s.adam_eps, fused=True)  # noqa: E731
@@ -279,7 +278,7 @@ class Agent:
             self.model.action_dim,
             self.cfg.cql.num_actions,
             self.cfg.data.crop_pad,
-            self.images,
+            "image" in batch.obs,  # cached features (arch=frozen) come cropped already
             self.gen,
             backup_actions=self.cfg.cql.max_backup_actions,
         )

@@ -21,6 +21,7 @@ import torch
 from cog_core.data.transitions import Transitions
 from cog_core.rl.config import TrainConfig
 from cog_core.rl.cql import Batch
+from cog_core.rl.features import FeatureCache
 from cog_core.rl.networks import vector_key
 
 
@@ -139,6 +140,8 @@ class TrainData:
             for n, t in parts
         ]
         self.rows = self._row_sets()
+        # Frozen-encoder features standing in for the images once attached (`attach_features`).
+        self.features: FeatureCache | None = None
         # (task rows, prior rows) of the main phase when batches mix them at a fixed ratio.
         self.task_fraction = cfg.data.task_fraction if len(self.parts) == 2 and cfg.algo in ("cog", "sac", "bc") else None
         self._mix = (self._global("task"), self._global("prior")) if self.task_fraction is not None else None
@@ -171,6 +174,13 @@ class TrainData:
             rows.append(self._global(name, np.flatnonzero(episode_success(t, self.cfg.data.oracle_success))))
         return {"main": np.concatenate(rows)}
 
+    def attach_features(self, cache: FeatureCache | None) -> None:
+        """Sample cached encoder features (a random one of each image's cached crops) instead of
+        images from now on; None goes back to images."""
+        if cache is not None and [len(a) for a in cache.obs] != [len(t) for t in self.parts]:
+            raise DataMismatch("the feature cache was built for other datasets")
+        self.features = cache
+
     def vec_stats(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std (floored at 1e-3) of the vector input over the rows used for training."""
         if self.spec.vec_key is None:
@@ -195,14 +205,19 @@ class TrainData:
                     prior_rows[rng.integers(0, len(prior_rows), size=batch_size - n_task)],
                 ]
             )
-            return self.gather(idx)
-        rows = self.rows[phase]
-        idx = rows[rng.integers(0, len(rows), size=batch_size)]
-        return self.gather(idx)
+        else:
+            rows = self.rows[phase]
+            idx = rows[rng.integers(0, len(rows), size=batch_size)]
+        crops = rng.integers(0, self.features.crops, size=(2, len(idx))) if self.features is not None else None
+        return self.gather(idx, crops)
 
-    def gather(self, idx: np.ndarray) -> Batch:
-        """The rows `idx` (global indices) as a Batch."""
+    def gather(self, idx: np.ndarray, crops: np.ndarray | None = None) -> Batch:
+        """The rows `idx` (global indices) as a Batch. With features attached, ``"feat"`` replaces
+        ``"image"``: row i's s and s' features are those of cached crops `crops[0, i]` and `crops[1, i]`
+        (default: the uncropped image)."""
         keys = obs_keys_for(self.cfg.obs)
+        if self.features is not None:
+            keys = [k for k in keys if k != "image"]
         if len(self.parts) == 1:
             pieces = [(0, idx, None)]
             is_task = np.full(len(idx), self.names[0] == "task")
@@ -223,6 +238,15 @@ class TrainData:
 
         obs = {k: torch.from_numpy(take(lambda p, k=k: self.parts[p].obs[k])) for k in keys}
         nxt = {k: torch.from_numpy(take(lambda p, k=k: self.parts[p].next_obs[k])) for k in keys}
+        if self.features is not None:
+            f = self.features
+            crops = np.zeros((2, len(idx)), np.int64) if crops is None else crops
+            for d, arrays, which in ((obs, f.obs, crops[0]), (nxt, f.next_obs, crops[1])):
+                feat = np.empty((len(idx), f.feature_dim), np.float32)
+                for p, local, where in pieces:
+                    rows = slice(None) if where is None else where
+                    feat[rows] = arrays[p][local, which[rows]]
+                d["feat"] = torch.from_numpy(feat)
         for d in (obs, nxt):
             for k in d:
                 if k != "image":
@@ -267,6 +291,8 @@ def load_train_data(cfg: TrainConfig, task_path: str | Path, prior_path: str | P
     from cog_core.data.dataset import load_transitions
 
     keys = obs_keys_for(cfg.obs)
+    if cfg.obs != "state" and cfg.arch == "frozen" and cfg.encoder.objective == "oracle":
+        keys = [*keys, "lowdim"]  # the oracle encoder regresses the privileged poses
     task = load_transitions(task_path, obs_keys=keys, is_task=True)
     prior = load_transitions(prior_path, obs_keys=keys, is_task=False) if (prior_path and cfg.needs_prior) else None
     return TrainData(cfg, task, prior)

@@ -86,9 +86,15 @@ class ObsEncoder(nn.Module):
         self.out_dim = (trunk.out_dim if trunk is not None else 0) + vec_dim
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Prepared obs dict -> (B, out_dim) features."""
+        """Prepared obs dict -> (B, out_dim) features.
+
+        A ``"feat"`` entry (the trunk's output computed earlier, see `rl.features`) stands in for
+        running the trunk on ``"image"``.
+        """
         parts = []
-        if self.trunk is not None:
+        if "feat" in obs:
+            parts.append(obs["feat"])
+        elif self.trunk is not None:
             parts.append(self.trunk(obs["image"]))
         if self.vec_dim:
             parts.append(obs["vec"])
@@ -286,6 +292,48 @@ class FastModel(ActorCritic):
         self._make_targets()
 
 
+class FrozenModel(ActorCritic):
+    """The `fast` encoder trained first and then frozen; actor and critics are MLPs on its features.
+
+    Until :meth:`freeze_encoder` the model trains like `FastModel` (the critics train the shared
+    encoder): that is the end-to-end phase of `encoder.objective=e2e`. Once frozen, the encoder's
+    features of every dataset image can be computed once (`rl.features.FeatureCache`) and the
+    updates run on them; given images instead, the frozen trunk computes the same features.
+    """
+
+    shared_encoder = True
+
+    def __init__(self, cfg: TrainConfig, image_size: int, vec_dim: int, action_dim: int) -> None:
+        super().__init__(vec_dim, action_dim)
+        n = cfg.net
+        encoder, self.policy_head = policy_parts(cfg, image_size, vec_dim, action_dim)
+        self.q_encoders = nn.ModuleList([encoder])
+        self.policy_encoder = encoder
+        self.qs = EnsembleQ(2, encoder.out_dim, action_dim, n.frozen_hidden, n.critic_layernorm)
+        self._make_targets()
+        self.register_buffer("encoder_frozen", torch.zeros((), dtype=torch.bool))
+
+    @property
+    def trunk(self) -> nn.Module:
+        """The image trunk whose features are cached once frozen."""
+        return self.policy_encoder.trunk
+
+    def freeze_encoder(self) -> None:
+        """Stop training the trunk; the targets' copy becomes the online one (one cache serves both)."""
+        with torch.no_grad():
+            self.target_q_encoders[0].trunk.load_state_dict(self.trunk.state_dict())
+        for p in list(self.trunk.parameters()) + list(self.target_q_encoders.parameters()):
+            p.requires_grad_(False)
+        self.encoder_frozen.fill_(True)
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # type: ignore[override]
+        """As nn.Module's, re-freezing the trunk when the saved model had frozen it."""
+        result = super().load_state_dict(state_dict, strict=strict, assign=assign)
+        if bool(self.encoder_frozen):
+            self.freeze_encoder()
+        return result
+
+
 class StateModel(ActorCritic):
     """MLPs on the standardised state/lowdim vector (no encoder)."""
 
@@ -315,7 +363,7 @@ def policy_parts(cfg: TrainConfig, image_size: int | None, vec_dim: int, action_
         hidden: Sequence[int] = [*n.paper_policy_fc, *n.paper_policy_mlp]
     else:
         encoder = ObsEncoder(FastTrunk(image_size, n.fast_channels, n.fast_feature_dim), vec_dim)
-        hidden = n.fast_hidden
+        hidden = n.frozen_hidden if cfg.arch == "frozen" else n.fast_hidden
     return encoder, GaussianHead(encoder.out_dim, hidden, action_dim, bounds)
 
 
@@ -326,7 +374,7 @@ def build_model(cfg: TrainConfig, image_size: int | None, vec_dim: int, action_d
     else:
         if image_size is None:
             raise ValueError("image observations need an image size")
-        cls = PaperModel if cfg.arch == "paper" else FastModel
+        cls = {"paper": PaperModel, "fast": FastModel, "frozen": FrozenModel}[cfg.arch]
         model = cls(cfg, image_size, vec_dim, action_dim)
     with torch.no_grad():
         model.log_alpha.fill_(cfg.sac.init_log_alpha)
@@ -338,7 +386,9 @@ def prepare_obs(
 ) -> dict[str, torch.Tensor]:
     """Raw batch tensors (uint8 NHWC image, float vectors) -> the networks' float inputs."""
     out: dict[str, torch.Tensor] = {}
-    if obs_mode in ("image", "image+state"):
+    if "feat" in obs:  # cached encoder features stand in for the image
+        out["feat"] = obs["feat"]
+    elif obs_mode in ("image", "image+state"):
         img = obs["image"]
         # NHWC uint8 -> logical NCHW float: the permute of an NHWC tensor is channels_last already.
         out["image"] = img.permute(0, 3, 1, 2).float().div_(255.0)

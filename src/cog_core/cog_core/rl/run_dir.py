@@ -1,7 +1,8 @@
 """A training run's folder: the one place that names its files and reads them back.
 
 ``cogrl train`` writes ``config.yaml``, ``metrics.csv`` (one row per log interval),
-``eval.jsonl`` (one line per in-training evaluation), ``eval_settings.json``, ``tb/``
+``eval.jsonl`` (one line per in-training evaluation), ``eval_settings.json``, ``encoder.jsonl``
+(arch=frozen: the encoder's pretraining and feature cache), ``tb/``
 (TensorBoard) and ``checkpoint.pt`` (the latest state); ``cogrl eval --json`` adds ``final_eval.json`` where the
 Table 1 experiment asks for it. The trainer, fine-tuning, export, evaluation, the pipeline's
 progress bar and the Table 1 report all find these files through `RunDir`.
@@ -47,6 +48,12 @@ class RunDir:
     def eval_settings(self) -> Path:
         """The ``--eval-conditions`` / ``--eval-episodes`` of `cogrl train`, reused by ``--resume``."""
         return self.path / "eval_settings.json"
+
+    @property
+    def encoder_log(self) -> Path:
+        """arch=frozen: how its encoder was trained and cached, one JSON line each time (``step``,
+        ``objective``, ``pretrain_seconds``, ``cache_seconds``, ``cache_bytes``...)."""
+        return self.path / "encoder.jsonl"
 
     @property
     def final_eval(self) -> Path:

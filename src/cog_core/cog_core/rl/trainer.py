@@ -29,8 +29,10 @@ from cog_core.rl.config import TrainConfig
 from cog_core.rl.cql import Agent
 from cog_core.rl.data import DataMismatch, TrainData, phase_schedule
 from cog_core.rl.export import policy_metadata
+from cog_core.rl.features import FeatureCache
 from cog_core.rl.malloc import keep_freed_memory
-from cog_core.rl.networks import ActorCritic, build_model
+from cog_core.rl.networks import ActorCritic, FrozenModel, build_model
+from cog_core.rl.pretrain import pretrain_encoder
 from cog_core.rl.run_dir import RunDir
 from cog_core.rl.runtime import PolicyRuntime
 
@@ -110,9 +112,45 @@ class Trainer:
         batch = self.data.sample(phase, self.cfg.batch_size, self.rng)
         stats = self.agent.update(batch, train_critic=critic, bc_policy_loss=bc)
         self.step += 1
+        if self._frozen_model() is not None and self.step == self.cfg.encoder.e2e_steps:
+            self.prepare_encoder()  # e2e: the end-to-end phase is over
         start = average_start(self.cfg)
         if self.policy_average is not None and start is not None and self.step >= start:
             self.policy_average.update_parameters(actor_modules(self.model))
+        return stats
+
+    # -- the frozen encoder (arch=frozen) ------------------------------------------------
+    def _frozen_model(self) -> FrozenModel | None:
+        return self.model if isinstance(self.model, FrozenModel) else None
+
+    def prepare_encoder(self, progress: bool = False) -> dict[str, float]:
+        """arch=frozen: train the encoder as `encoder.objective` says (unless a checkpoint already
+        froze it), freeze it, and cache its features of every dataset image so that the updates
+        run on them. Before `encoder.e2e_steps` updates of an `e2e` run it does nothing (the
+        encoder still trains end to end). Returns timings and sizes; {} when there is nothing to do."""
+        model = self._frozen_model()
+        if model is None:
+            return {}
+        enc = self.cfg.encoder
+        stats: dict[str, float] = {}
+        if not bool(model.encoder_frozen):
+            if enc.objective == "e2e" and self.step < enc.e2e_steps:
+                return {}
+            pre = pretrain_encoder(model.trunk, self.data.parts, self.cfg, self.cfg.seed, progress)
+            stats.update({f"pretrain_{k}": v for k, v in pre.items()})
+            model.freeze_encoder()
+            if self.run_dir is not None and pre:
+                self.save(RunDir(self.run_dir).checkpoint)  # a crash from here on keeps the trained encoder
+        if self.data.features is None:
+            t0 = time.perf_counter()
+            cache = FeatureCache.build(model.trunk, self.data.parts, enc.crops, self.cfg.data.crop_pad, self.cfg.seed,
+                                       enc.encode_batch, progress)
+            self.data.attach_features(cache)
+            stats.update(cache_seconds=time.perf_counter() - t0, cache_bytes=float(cache.nbytes))
+        if self.run_dir is not None and stats:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            with RunDir(self.run_dir).encoder_log.open("a") as f:
+                f.write(json.dumps({"step": self.step, "objective": enc.objective, **stats}) + "\n")
         return stats
 
     def averaged_policy(self) -> dict[str, torch.Tensor] | None:
@@ -254,6 +292,9 @@ class Trainer:
         start = self.step
         if self.run_dir is not None:
             self._open_logs()
+        encoder_stats = self.prepare_encoder(progress)
+        if progress and encoder_stats:
+            print("encoder: " + ", ".join(f"{k}={v:.4g}" for k, v in encoder_stats.items()), flush=True)
         old_handler = None
         if threading.current_thread() is threading.main_thread():
             old_handler = signal.signal(signal.SIGINT, self._on_sigint)

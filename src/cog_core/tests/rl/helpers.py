@@ -9,7 +9,7 @@ def tiny_config(**kw) -> TrainConfig:
     """A TrainConfig with tiny networks so that tests run in well under a second per update."""
     net = NetConfig(
         conv_channels=4, paper_q_hidden=(16, 8, 8), paper_policy_fc=(16, 8, 8), paper_policy_mlp=(8, 8, 8),
-        fast_channels=(4, 8, 8), fast_feature_dim=8, fast_hidden=(16, 16), state_hidden=(16, 16),
+        fast_channels=(4, 8, 8), fast_feature_dim=8, fast_hidden=(16, 16), frozen_hidden=(16, 16), state_hidden=(16, 16),
     )
     sac = SacConfig(bc_warmstart_steps=kw.pop("bc_warmstart_steps", 2))
     data = DataConfig(bc_init_prior_steps=kw.pop("bc_init_prior_steps", 2))
