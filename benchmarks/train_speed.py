@@ -49,10 +49,13 @@ TARGET_MS = {"paper": 500.0, "fast": 100.0, "state": 10.0, "state256": 10.0, "im
 CPU_DRAWER_TRANSITIONS = 15_249 + 6_000
 
 
-def make_trainer(which: str, batch: int, image_size: int) -> Trainer:
-    """A COG trainer (past the BC warm start) on synthetic prior + task data."""
+def make_trainer(which: str, batch: int, image_size: int, objective: str | None = None) -> Trainer:
+    """A COG trainer (past the BC warm start) on synthetic prior + task data; `objective` replaces the
+    frozen encoder's default training objective."""
     cfg = TrainConfig(algo="cog", batch_size=batch, **SETUPS[which])
     cfg.sac.bc_warmstart_steps = 0
+    if objective is not None:
+        cfg.encoder.objective = objective
     for key, value in NET_OVERRIDES.get(which, {}).items():
         setattr(cfg.net, key, value)
     task = synthetic_transitions(20, 50, image_size=image_size, seed=1)
@@ -107,13 +110,35 @@ def profile(trainer: Trainer, updates: int) -> None:
     print("    top ops:", ", ".join(f"{e.key} {100 * e.self_cpu_time_total / total:.0f}%" for e in top))
 
 
-def encoder_costs(trainer: Trainer) -> dict[str, float]:
-    """Pretrain, freeze and cache the frozen encoder of `trainer` (the one-time costs), timed."""
+def encoder_costs(trainer: Trainer, e2e_sample: int = 20) -> dict[str, float]:
+    """The frozen encoder's one-time costs, timed: its pretraining, or (objective e2e) its end-to-end
+    phase estimated from `e2e_sample` end-to-end updates; then freezing and caching."""
+    enc = trainer.cfg.encoder
+    stats: dict[str, float] = {}
+    if enc.objective == "e2e" and enc.e2e_steps > 0:
+        for _ in range(3):  # warm-up
+            trainer.train_step()
+        t0 = time.perf_counter()
+        for _ in range(e2e_sample):
+            trainer.train_step()
+        per_update = (time.perf_counter() - t0) / e2e_sample
+        stats.update(e2e_ms_per_update=1e3 * per_update, pretrain_seconds=per_update * enc.e2e_steps)
+        trainer.step = enc.e2e_steps  # the end-to-end phase is over: freeze and cache now
     t0 = time.perf_counter()
-    stats = trainer.prepare_encoder()
-    stats["total_seconds"] = time.perf_counter() - t0
+    stats.update(trainer.prepare_encoder())
+    stats["total_seconds"] = time.perf_counter() - t0 + (stats["pretrain_seconds"] if "e2e_ms_per_update" in stats else 0.0)
     stats["images"] = float(2 * sum(len(t) for t in trainer.data.parts))
     return stats
+
+
+def interleaved_ratio(a: Trainer, b: Trainer, rounds: int, per_round: int) -> tuple[float, float]:
+    """Median ms/update of `a` and `b` timed in alternating blocks, so that both see the same machine load."""
+    ta: list[float] = []
+    tb: list[float] = []
+    for _ in range(rounds):
+        ta += time_updates(a, per_round, 0)
+        tb += time_updates(b, per_round, 0)
+    return statistics.median(ta) * 1e3, statistics.median(tb) * 1e3
 
 
 def cache_memory(scale: float, image_size: int) -> None:
@@ -151,7 +176,7 @@ def runtime_latency(which: str, image_size: int) -> float:
         rt = PolicyRuntime.load(export_policy(Path(tmp) / "run" / "checkpoint.pt", Path(tmp) / "pol"))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    obs = {"image": task.obs["image"][0], "lowdim": task.obs["lowdim"][0]}
+    obs = {"image": task.obs["image"][0], "state": task.obs["state"][0], "lowdim": task.obs["lowdim"][0]}
     for _ in range(5):
         rt.act(obs)
     times = []
@@ -228,6 +253,8 @@ def main() -> int:
     ap.add_argument("--which", default="paper,fast,state,state256,image-default",
                     help="comma list of paper, fast, state, state256, image-default")
     ap.add_argument("--updates", type=int, default=0, help="timed updates (default: 8 paper, 30 fast, 200 state and image-default)")
+    ap.add_argument("--encoder-objective", help="image-default: the frozen encoder's training objective "
+                    "(default: TrainConfig's, the one the cpu table preset uses)")
     ap.add_argument("--cache-scale", type=float, default=0.0,
                     help="with image-default: also build a feature cache for this many times the cpu preset's drawer "
                          "data and print its size and the peak RSS (10 checks the memory target)")
@@ -246,16 +273,19 @@ def main() -> int:
                            else "default (COG_DEFAULT_MALLOC=1, or not glibc)"))
     default_updates = {"paper": 8, "fast": 30, "state": 200, "state256": 200, "image-default": 200}
     medians: dict[str, float] = {}
+    trainers: dict[str, Trainer] = {}
     for which in [w for w in args.which.split(",") if w]:
         if which not in SETUPS:
             ap.error(f"unknown setup {which!r}; valid: {', '.join(SETUPS)}")
-        trainer = make_trainer(which, args.batch, args.image_size)
+        trainer = make_trainer(which, args.batch, args.image_size, args.encoder_objective)
         n = args.updates or default_updates[which]
         if which == "image-default":
             enc = trainer.cfg.encoder
             c = encoder_costs(trainer)
             per_image = 1e3 * c["cache_seconds"] / c["images"]
-            print(f"          one-time: {c['total_seconds']:.1f} s = encoder pretraining ({enc.objective}, {enc.steps} steps) "
+            what = (f"end-to-end phase ({enc.e2e_steps} updates at {c['e2e_ms_per_update']:.0f} ms, estimated)"
+                    if "e2e_ms_per_update" in c else f"encoder pretraining ({enc.objective}, {enc.steps} steps)")
+            print(f"          one-time: {c['total_seconds']:.1f} s = {what} "
                   f"{c.get('pretrain_seconds', 0.0):.1f} s + feature cache {c['cache_seconds']:.1f} s for {c['images']:.0f} images "
                   f"({enc.crops} crops; {per_image:.3f} ms/image, ~{per_image * 2 * CPU_DRAWER_TRANSITIONS / 1e3:.0f} s for the "
                   f"cpu preset's drawer data), {c['cache_bytes'] / 2**20:.1f} MiB")
@@ -294,9 +324,14 @@ def main() -> int:
         if args.profile:
             profile(trainer, max(2, min(n, 5 if which == "paper" else 20)))
         print(f"          runtime: {runtime_latency(which, args.image_size):.2f} ms/action (1 thread, deterministic)")
+        if which in ("state", "image-default"):
+            trainers[which] = trainer
         if which == "image-default" and args.cache_scale > 0:
-            del trainer
             cache_memory(args.cache_scale, args.image_size)
+    if len(trainers) == 2:
+        state_ms, image_ms = interleaved_ratio(trainers["state"], trainers["image-default"], rounds=10, per_round=20)
+        print(f"interleaved (10 rounds of 20 updates each, alternating): state {state_ms:.1f}, image-default {image_ms:.1f} "
+              f"ms/update median -> image-default / state = {image_ms / state_ms:.2f} (target <= 2)")
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
     return 0
 

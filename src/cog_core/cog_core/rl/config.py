@@ -24,7 +24,7 @@ OBS_MODES = ("image", "image+state", "state")
 SHORT_RUN_OVERRIDES = ("sac.policy_lr=1e-3", "sac.lr_decay_from=0.67", "data.policy_task_share=0.5")
 ARCHS = ("paper", "fast", "frozen")
 # How the `frozen` architecture's encoder is trained before it is frozen (see EncoderConfig).
-ENCODER_OBJECTIVES = ("autoencoder", "e2e", "oracle", "random")
+ENCODER_OBJECTIVES = ("autoencoder", "contrastive", "e2e", "oracle", "random")
 # Which algorithms train a critic (the others only fit the policy by likelihood).
 RL_ALGOS = ("cog", "bc-init", "no-prior", "sac")
 
@@ -84,16 +84,18 @@ class NetConfig:
 class EncoderConfig:
     """The `frozen` architecture: how its image encoder is trained before it is frozen and cached.
 
-    Objectives: `autoencoder` (reconstruct the datasets' own images, no labels), `e2e` (train
+    Objectives: `autoencoder` (reconstruct the datasets' own images, no labels), `contrastive`
+    (tell each image's successor in its trajectory from the rest of the batch, no labels), `e2e` (train
     end-to-end like `fast` for `e2e_steps`, then freeze), `oracle` (regress the simulator's
     privileged object and drawer poses: an ablation that a real robot's data cannot run),
     `random` (never trained: a floor for comparisons).
     """
 
-    objective: str = "autoencoder"  # autoencoder | e2e | oracle | random (see the class docstring)
+    objective: str = "autoencoder"  # autoencoder | contrastive | e2e | oracle | random (see the class docstring)
     steps: int = 4_000  # gradient steps of autoencoder / oracle pretraining
     batch_size: int = 128  # images per pretraining step
     lr: float = 1e-3  # Adam learning rate of pretraining
+    decoder: str = "conv"  # autoencoder: conv (transposed convs, full resolution) | mlp (one hidden layer, half resolution)
     e2e_steps: int = 10_000  # e2e: end-to-end updates before the encoder is frozen
     crops: int = 8  # random crops cached per image (the first is the uncropped image); 1 = no augmentation
     encode_batch: int = 1024  # images per forward pass when caching features
@@ -144,6 +146,8 @@ class TrainConfig:
             raise ConfigError(f"obs={self.obs!r} is not one of {', '.join(OBS_MODES)}")
         if self.arch not in ARCHS:
             raise ConfigError(f"arch={self.arch!r} is not one of {', '.join(ARCHS)}")
+        if self.encoder.decoder not in ("conv", "mlp"):
+            raise ConfigError(f"encoder.decoder={self.encoder.decoder!r} is not one of conv, mlp")
         if self.encoder.objective not in ENCODER_OBJECTIVES:
             raise ConfigError(f"encoder.objective={self.encoder.objective!r} is not one of {', '.join(ENCODER_OBJECTIVES)}")
         for name, value in [("encoder.steps", self.encoder.steps), ("encoder.e2e_steps", self.encoder.e2e_steps)]:

@@ -288,13 +288,25 @@ def load_train_data(cfg: TrainConfig, task_path: str | Path, prior_path: str | P
 
     Raises DatasetError for unreadable files and DataMismatch for data that do not fit `cfg`.
     """
-    from cog_core.data.dataset import load_transitions
+    from cog_core.data.dataset import DatasetError, load_transitions
 
     keys = obs_keys_for(cfg.obs)
-    if cfg.obs != "state" and cfg.arch == "frozen" and cfg.encoder.objective == "oracle":
+    oracle = cfg.obs != "state" and cfg.arch == "frozen" and cfg.encoder.objective == "oracle"
+    if oracle:
         keys = [*keys, "lowdim"]  # the oracle encoder regresses the privileged poses
-    task = load_transitions(task_path, obs_keys=keys, is_task=True)
-    prior = load_transitions(prior_path, obs_keys=keys, is_task=False) if (prior_path and cfg.needs_prior) else None
+
+    def load(path: str | Path, is_task: bool) -> Transitions:
+        try:
+            return load_transitions(path, obs_keys=keys, is_task=is_task)
+        except DatasetError as err:
+            if oracle and "lowdim" in str(err):
+                raise DataMismatch(
+                    f"encoder.objective=oracle regresses the simulator's privileged poses ('lowdim'), which {path} does "
+                    f"not hold (a real robot's data has none); use encoder.objective=autoencoder") from None
+            raise
+
+    task = load(task_path, True)
+    prior = load(prior_path, False) if (prior_path and cfg.needs_prior) else None
     return TrainData(cfg, task, prior)
 
 

@@ -139,6 +139,9 @@ class Finetuner:
         self.keys = obs_keys_for(trainer.cfg.obs)
         trainer.agent.scale_learning_rates(1.0)  # online updates run at the configured rates, whatever the offline schedule left
         trainer.adopt_averaged_policy()  # start from the policy the offline run deployed; no averaging online
+        # A frozen encoder's cached features cover the offline images only: offline and online rows
+        # both go through the frozen trunk as images here.
+        data.attach_features(None)
         self.buffer = OnlineBuffer(self.keys)
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)

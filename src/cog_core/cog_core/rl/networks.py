@@ -316,7 +316,9 @@ class FrozenModel(ActorCritic):
     @property
     def trunk(self) -> nn.Module:
         """The image trunk whose features are cached once frozen."""
-        return self.policy_encoder.trunk
+        trunk = self.policy_encoder.trunk
+        assert trunk is not None
+        return trunk
 
     def freeze_encoder(self) -> None:
         """Stop training the trunk; the targets' copy becomes the online one (one cache serves both)."""
@@ -326,7 +328,7 @@ class FrozenModel(ActorCritic):
             p.requires_grad_(False)
         self.encoder_frozen.fill_(True)
 
-    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # type: ignore[override]
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """As nn.Module's, re-freezing the trunk when the saved model had frozen it."""
         result = super().load_state_dict(state_dict, strict=strict, assign=assign)
         if bool(self.encoder_frozen):

@@ -4,6 +4,9 @@
 let a small decoder redraw the (randomly cropped) image. Each pixel's squared error is weighted
 by how much that pixel varies over the dataset, so the arm, the drawers and the objects, a few
 percent of a 48x48 picture, count for more than the table and the wall that never change.
+`contrastive` needs no labels either: the features of an image and of the next image of its
+trajectory (each randomly cropped) must pick each other out of the batch (InfoNCE with a
+bilinear similarity), so they must hold what tells states apart, the objects' positions included.
 `oracle` regresses the simulator's privileged `lowdim` vector (robot state + object and drawer
 poses) instead: an ablation that says what a perfectly informed encoder would give.
 """
@@ -46,6 +49,20 @@ class ConvDecoder(nn.Module):
         return torch.sigmoid(self.out(x))
 
 
+class MlpDecoder(nn.Module):
+    """Features (B, F) -> a half-resolution image (B, 3, S/2, S/2) in [0, 1] through one hidden layer
+    (a few times cheaper than `ConvDecoder`, whose transposed convolutions dominate pretraining)."""
+
+    def __init__(self, feature_dim: int, image_size: int, hidden: int = 512) -> None:
+        super().__init__()
+        self.side = image_size // 2
+        self.net = nn.Sequential(nn.Linear(feature_dim, hidden), nn.ReLU(), nn.Linear(hidden, 3 * self.side * self.side))
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        """(B, F) -> (B, 3, S/2, S/2)."""
+        return torch.sigmoid(self.net(feats)).view(-1, 3, self.side, self.side)
+
+
 def pixel_weights(images: np.ndarray, floor: float = 0.1, sample: int = 4096, seed: int = 0) -> np.ndarray:
     """(H, W) weights with mean 1: each pixel's std over (a sample of) the images, plus `floor`
     times the mean std so that unchanging pixels still count a little."""
@@ -73,12 +90,17 @@ def pretrain_encoder(trunk: nn.Module, parts: Sequence[Transitions], cfg: TrainC
     gen = torch.Generator().manual_seed(seed + 7)
     rng = np.random.default_rng([seed, 0xE4C])
     if enc.objective == "autoencoder":
-        head: nn.Module = ConvDecoder(feature_dim, image_size)
+        head: nn.Module = ConvDecoder(feature_dim, image_size) if enc.decoder == "conv" else MlpDecoder(feature_dim, image_size)
         # One uint8 weight channel travels with the image through the random crop (zero-padded:
         # the padding carries no weight).
         w = pixel_weights(images, seed=seed)
         w_u8 = np.clip(np.round(w / w.max() * 255.0), 0, 255).astype(np.uint8)[None, :, :, None]
         w_scale = float(w.max()) / 255.0
+        targets = None
+    elif enc.objective == "contrastive":
+        next_images = np.concatenate([t.next_obs["image"] for t in parts])
+        head = nn.Linear(feature_dim, feature_dim, bias=False)  # the bilinear similarity z_a W z_p
+        nn.init.eye_(head.weight)
         targets = None
     elif enc.objective == "oracle":
         lowdim = np.concatenate([t.obs["lowdim"] for t in parts]).astype(np.float32)
@@ -95,7 +117,8 @@ def pretrain_encoder(trunk: nn.Module, parts: Sequence[Transitions], cfg: TrainC
         from tqdm import tqdm
 
         bar = tqdm(total=enc.steps, unit="step", dynamic_ncols=True, desc=f"encoder ({enc.objective})")
-    t0, first, recent = time.perf_counter(), None, []
+    t0, first = time.perf_counter(), None
+    recent: list[float] = []
     pad = cfg.data.crop_pad
     try:
         for step in range(enc.steps):
@@ -107,7 +130,17 @@ def pretrain_encoder(trunk: nn.Module, parts: Sequence[Transitions], cfg: TrainC
                 x = image_input(crop[..., :3].contiguous())
                 weight = crop[..., 3].float().mul_(w_scale).unsqueeze(1)
                 recon = head(trunk(x))
+                if recon.shape[-1] != x.shape[-1]:  # a half-resolution decoder: compare with the pooled image
+                    x, weight = F.avg_pool2d(x, 2), F.avg_pool2d(weight, 2)
                 loss = (weight * (recon - x) ** 2).mean()
+            elif enc.objective == "contrastive":
+                x = image_input(random_crop(torch.from_numpy(images[idx]), pad, offsets))
+                offsets_next = crop_offsets(len(idx), pad, gen) if pad else offsets
+                x_next = image_input(random_crop(torch.from_numpy(next_images[idx]), pad, offsets_next))
+                z, z_next = trunk(x), trunk(x_next)
+                logits = head(z) @ z_next.T
+                logits = logits - logits.max(dim=1, keepdim=True).values.detach()
+                loss = F.cross_entropy(logits, torch.arange(len(idx)))
             else:
                 x = image_input(random_crop(torch.from_numpy(images[idx]), pad, offsets))
                 assert targets is not None

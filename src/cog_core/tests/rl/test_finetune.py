@@ -110,3 +110,21 @@ def test_conditions_from_different_scenes_are_refused():
         FinetuneConfig(condition="drawer/closed,pick_place/object_on_table").validate()
     with pytest.raises(KeyError, match="unknown initial condition"):
         FinetuneConfig(condition="drawer/closed,drawer/nope").validate()
+
+
+def test_finetune_from_a_frozen_encoder_run_keeps_the_encoder_frozen(tmp_path):
+    """arch=frozen: the offline run trained on cached features; online, images meet the frozen trunk."""
+    task = synthetic_transitions(3, 10, obs_keys=("image", "state"), image_size=48)
+    prior = synthetic_transitions(3, 10, obs_keys=("image", "state"), image_size=48, is_task=False, seed=1)
+    cfg = tiny_config(algo="cog", obs="image+state", arch="frozen", steps=4)
+    cfg.encoder.steps, cfg.encoder.crops = 2, 2
+    data = TrainData(cfg, task, prior)
+    trainer = Trainer(cfg, data, tmp_path / "offline")
+    trainer.train(progress=False)
+    assert data.features is not None
+    trunk = {k: v.clone() for k, v in trainer.model.trunk.state_dict().items()}
+    ft = FinetuneConfig(condition="pick_place/object_in_gripper", episodes=1, eval_interval=1, eval_episodes=1,
+                        updates_per_step=0.25)
+    rows = Finetuner(trainer, data, ft, tmp_path / "ft").run(progress=False)
+    assert rows[-1]["env_steps"] == 40 and trainer.step > 4
+    assert all(torch.equal(trunk[k], v) for k, v in trainer.model.trunk.state_dict().items())
