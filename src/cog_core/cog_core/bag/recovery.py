@@ -1,13 +1,20 @@
 """Message-level access to one bag directory, with recovery of damaged storage files.
 
-The normal path is rosbags' AnyReader (definitions embedded in the bag). When a bag does
-not open or breaks while being read (a writer killed mid-run leaves an MCAP file without
-its summary and footer; a sqlite3 file may keep a hot journal), the storage files are read
-record by record instead, keeping every message before the damage:
+The normal path is rosbags' AnyReader (definitions embedded in the bag; it verifies MCAP
+chunk CRCs). When a bag does not open or breaks while being read (a writer killed mid-run
+leaves an MCAP file without its summary and footer; a sqlite3 file may keep a hot journal or
+be cut short; a chunk may fail its CRC), the storage files are read record by record
+instead, keeping every message that can still be read:
 
-- MCAP: the ``mcap`` package's StreamReader, decoding with the schemas embedded in the file;
+- MCAP: the ``mcap`` package's StreamReader, chunk by chunk (a chunk that fails its CRC is
+  reported, and its messages still go to the reader, whose per-step checksums find the
+  damaged ones; an unreadable chunk costs only its own messages), decoding with the schemas
+  embedded in the file;
 - sqlite3: a private copy (with its journal, so sqlite rolls back the unfinished
-  transaction) read with the sqlite3 module.
+  transaction) read with the sqlite3 module, row by row past damaged or missing pages.
+
+Every message comes with the CRC-32 of its serialized bytes and its storage file's name, for
+the reader's per-step checksums (:mod:`cog_core.bag.integrity`).
 """
 
 from __future__ import annotations
@@ -15,10 +22,11 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
+import struct
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from rosbags.highlevel import AnyReader
@@ -26,18 +34,30 @@ from rosbags.typesys import Stores, get_typestore, get_types_from_msg
 from rosbags.typesys.store import Typestore
 
 from cog_core.bag import schema
+from cog_core.bag.integrity import chunk_crc_ok, crc
 
 ProblemFn = Callable[[Path, "str | None", str, bool], None]
-# (kind, decoded message, raw size): kind is "step", "summary" or None (a message we skip).
-Item = tuple["str | None", Any, int]
 KINDS = {schema.STEP_TYPE: "step", schema.SUMMARY_TYPE: "summary"}
+# Row ids probed past the last readable sqlite3 row before giving up (a cut-off file).
+SQLITE_PROBE_AHEAD = 4096
+
+
+class Item(NamedTuple):
+    """One message of a bag: `kind` is "step", "summary" or None (a message we skip)."""
+
+    kind: str | None
+    msg: Any
+    nbytes: int
+    crc: int = 0  # CRC-32 of the serialized bytes
+    file: str = ""  # name of the storage file it came from
 
 
 def _natural_key(p: Path) -> list:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
 
 
-def _metadata(bag: Path) -> dict | None:
+def read_metadata(bag: Path) -> dict | None:
+    """The ``rosbag2_bagfile_information`` of a bag's metadata.yaml, None when missing or damaged."""
     try:
         info = yaml.safe_load((bag / "metadata.yaml").read_text(encoding="utf-8"))["rosbag2_bagfile_information"]
         return info if isinstance(info, dict) else None
@@ -75,7 +95,9 @@ def _check_fields(store: Typestore, msgtype: str) -> str | None:
 
 def iter_bag_messages(bag: Path, problem: ProblemFn) -> Iterator[Item]:
     """Yield the messages of one bag directory in recorded order, recovering damage."""
-    meta = _metadata(bag)
+    meta = read_metadata(bag)
+    files = _storage_files(bag, meta)
+    only_file = files[0].name if len(files) == 1 else ""
     yielded = 0
     failure: str | None = None
     if meta is not None:
@@ -99,11 +121,10 @@ def iter_bag_messages(bag: Path, problem: ProblemFn) -> Iterator[Item]:
                     except Exception as err:  # noqa: BLE001 - damaged payload: skip this message only
                         problem(bag, None, f"undecodable {conn.msgtype} message #{yielded}: {err}; skipped", True)
                         continue
-                    yield KINDS[conn.msgtype], msg, len(raw)
+                    yield Item(KINDS[conn.msgtype], msg, len(raw), crc(raw), only_file)
             return
         except Exception as err:  # noqa: BLE001 - any failure falls back to recovery
             failure = f"{type(err).__name__}: {err}"
-    files = _storage_files(bag, meta)
     if not files:
         problem(bag, None, "bag has no .mcap or .db3 storage file", True)
         return
@@ -116,7 +137,7 @@ def iter_bag_messages(bag: Path, problem: ProblemFn) -> Iterator[Item]:
     for f in files:
         recover = _recover_mcap if f.suffix == ".mcap" else _recover_sqlite
         for item in recover(f, bag, problem):
-            if item[0] is not None:
+            if item.kind is not None:
                 recovered += 1
                 if skip:  # already yielded by the normal path before it failed
                     skip -= 1
@@ -129,8 +150,8 @@ def iter_bag_messages(bag: Path, problem: ProblemFn) -> Iterator[Item]:
 
 def _recover_mcap(path: Path, bag: Path, problem: ProblemFn) -> Iterator[Item]:
     try:
-        from mcap.records import Channel, Message, Schema
-        from mcap.stream_reader import StreamReader
+        from mcap.records import Channel, Chunk, Message, Schema
+        from mcap.stream_reader import StreamReader, breakup_chunk
     except ImportError:
         problem(bag, None, f"{path.name} needs recovery, which needs the `mcap` package (pip install mcap)", True)
         return
@@ -138,36 +159,71 @@ def _recover_mcap(path: Path, bag: Path, problem: ProblemFn) -> Iterator[Item]:
     stores: dict[int, Typestore | None] = {}
     schemas: dict[int, Any] = {}
     channels: dict[int, tuple[str, int]] = {}
+    _definitions_from_summary(path, schemas, channels)
     count = 0
+
+    def decode(rec: Any) -> Item | None:
+        ch = channels.get(rec.channel_id)
+        sch = schemas.get(ch[1]) if ch else None
+        if sch is None or sch.name not in KINDS:
+            return Item(None, None, len(rec.data), 0, path.name)
+        if sch.id not in stores:
+            stores[sch.id] = _store_from_schema(sch, path, bag, problem)
+        store = stores[sch.id]
+        if store is None:
+            return None
+        data = bytes(rec.data)
+        try:
+            msg = store.deserialize_cdr(data, sch.name)
+        except Exception as err:  # noqa: BLE001 - damaged bytes fail in any decoder
+            problem(bag, None, f"{path.name}: undecodable {sch.name} message #{count}: {err}; skipped", True)
+            return None
+        return Item(KINDS[sch.name], msg, len(data), crc(data), path.name)
+
     try:
         size = path.stat().st_size
         with path.open("rb") as fh:
-            for rec in StreamReader(fh, record_size_limit=max(size, 1)).records:
-                if isinstance(rec, Schema):
-                    schemas[rec.id] = rec
-                elif isinstance(rec, Channel):
-                    channels[rec.id] = (rec.topic, rec.schema_id)
-                elif isinstance(rec, Message):
-                    count += 1
-                    ch = channels.get(rec.channel_id)
-                    sch = schemas.get(ch[1]) if ch else None
-                    if sch is None or sch.name not in KINDS:
-                        yield None, None, len(rec.data)
-                        continue
-                    if sch.id not in stores:
-                        stores[sch.id] = _store_from_schema(sch, path, bag, problem)
-                    store = stores[sch.id]
-                    if store is None:
-                        continue
+            for rec in StreamReader(fh, emit_chunks=True, record_size_limit=max(size, 1)).records:
+                records: list[Any] = [rec]
+                if isinstance(rec, Chunk):
+                    if chunk_crc_ok(rec) is False:
+                        problem(bag, None, f"{path.name}: the chunk of messages logged at {rec.message_start_time}-"
+                                f"{rec.message_end_time} ns fails its CRC check; its messages are checked one by one", False)
                     try:
-                        msg = store.deserialize_cdr(bytes(rec.data), sch.name)
+                        records = breakup_chunk(rec)
                     except Exception as err:  # noqa: BLE001 - damaged bytes fail in any decoder
-                        problem(bag, None, f"{path.name}: undecodable {sch.name} message #{count}: {err}; skipped", True)
+                        problem(bag, None, f"{path.name}: the chunk of messages logged at {rec.message_start_time}-"
+                                f"{rec.message_end_time} ns is unreadable ({type(err).__name__}: {err}); its messages "
+                                "are lost, the chunks after it are read", True)
                         continue
-                    yield KINDS[sch.name], msg, len(rec.data)
+                for r in records:
+                    if isinstance(r, Schema):
+                        schemas[r.id] = r
+                    elif isinstance(r, Channel):
+                        channels[r.id] = (r.topic, r.schema_id)
+                    elif isinstance(r, Message):
+                        count += 1
+                        item = decode(r)
+                        if item is not None:
+                            yield item
         # A complete file ends with a footer; StreamReader stops there.
     except Exception as err:  # noqa: BLE001 - truncation or damage: keep what came before it
         problem(bag, None, f"{path.name} is truncated or damaged after {count} messages ({type(err).__name__}: {err or 'end of file'}); kept the messages before that point", False)
+
+
+def _definitions_from_summary(path: Path, schemas: dict[int, Any], channels: dict[int, tuple[str, int]]) -> None:
+    """Schemas and channels from the summary section of a complete file, so that messages whose
+    chunk lost them still decode (a file without a summary gives nothing here)."""
+    try:
+        from mcap.reader import make_reader
+
+        with path.open("rb") as fh:
+            summary = make_reader(fh).get_summary()
+    except Exception:  # noqa: BLE001 - no or damaged summary: the records in the data section are used
+        return
+    if summary is not None:
+        schemas.update(summary.schemas)
+        channels.update({cid: (c.topic, c.schema_id) for cid, c in summary.channels.items()})
 
 
 def _store_from_schema(sch: Any, path: Path, bag: Path, problem: ProblemFn) -> Typestore | None:
@@ -187,7 +243,6 @@ def _store_from_schema(sch: Any, path: Path, bag: Path, problem: ProblemFn) -> T
 
 
 def _recover_sqlite(path: Path, bag: Path, problem: ProblemFn) -> Iterator[Item]:
-    count = 0
     with tempfile.TemporaryDirectory(prefix="cog_recover_") as tmp:
         try:
             copy = Path(tmp) / path.name
@@ -196,43 +251,98 @@ def _recover_sqlite(path: Path, bag: Path, problem: ProblemFn) -> Iterator[Item]
                 side = path.with_name(path.name + suffix)
                 if side.exists():
                     shutil.copyfile(side, copy.with_name(copy.name + suffix))
+            if _fit_header_to_length(copy):
+                problem(bag, None, f"{path.name} is shorter than its header says (cut off?); reading the pages it still has", False)
             conn = sqlite3.connect(str(copy))  # read-write: a hot journal is rolled back here
         except Exception as err:  # noqa: BLE001 - damaged bytes fail in any decoder
             problem(bag, None, f"{path.name}: cannot open ({type(err).__name__}: {err})", True)
             return
         try:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            store = _default_typestore()
-            if "message_definitions" in tables:
-                custom = get_typestore(Stores.ROS2_HUMBLE)
-                ok = True
-                for name, enc, text in conn.execute("SELECT topic_type, encoding, encoded_message_definition FROM message_definitions"):
-                    if name in KINDS:
-                        try:
-                            custom.register(get_types_from_msg(text, name))
-                        except Exception:  # noqa: BLE001 - damaged bytes fail in any decoder
-                            ok = False
-                if ok:
-                    store = custom
-            topics = {tid: ttype for tid, ttype in conn.execute("SELECT id, type FROM topics")}
-            for msgtype in set(topics.values()) & set(KINDS):
-                mismatch = _check_fields(store, msgtype)
-                if mismatch:
-                    problem(bag, None, mismatch + "; its messages are skipped", True)
-                    topics = {k: v for k, v in topics.items() if v != msgtype}
-            for tid, _ts, data in conn.execute("SELECT topic_id, timestamp, data FROM messages ORDER BY timestamp, id"):
-                count += 1
-                msgtype = topics.get(tid)
-                if msgtype not in KINDS:
-                    yield None, None, len(data)
-                    continue
-                try:
-                    msg = store.deserialize_cdr(bytes(data), msgtype)
-                except Exception as err:  # noqa: BLE001 - damaged bytes fail in any decoder
-                    problem(bag, None, f"{path.name}: undecodable {msgtype} message #{count}: {err}; skipped", True)
-                    continue
-                yield KINDS[msgtype], msg, len(data)
+            yield from _sqlite_messages(conn, path, bag, problem)
         except Exception as err:  # noqa: BLE001 - damaged bytes fail in any decoder
-            problem(bag, None, f"{path.name} is damaged after {count} messages ({type(err).__name__}: {err}); kept the messages before that point", True)
+            problem(bag, None, f"{path.name} is damaged ({type(err).__name__}: {err}); kept the messages read before that", True)
         finally:
             conn.close()
+
+
+def _sqlite_messages(conn: sqlite3.Connection, path: Path, bag: Path, problem: ProblemFn) -> Iterator[Item]:
+    store = _default_typestore()
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "message_definitions" in tables:
+        custom = get_typestore(Stores.ROS2_HUMBLE)
+        ok = True
+        for name, _enc, text in conn.execute("SELECT topic_type, encoding, encoded_message_definition FROM message_definitions"):
+            if name in KINDS:
+                try:
+                    custom.register(get_types_from_msg(text, name))
+                except Exception:  # noqa: BLE001 - damaged bytes fail in any decoder
+                    ok = False
+        if ok:
+            store = custom
+    topics = {tid: ttype for tid, ttype in conn.execute("SELECT id, type FROM topics")}
+    for msgtype in set(topics.values()) & set(KINDS):
+        mismatch = _check_fields(store, msgtype)
+        if mismatch:
+            problem(bag, None, mismatch + "; its messages are skipped", True)
+            topics = {k: v for k, v in topics.items() if v != msgtype}
+    for count, (tid, data) in enumerate(_sqlite_rows(conn, path, bag, problem), start=1):
+        msgtype = topics.get(tid)
+        if msgtype not in KINDS:
+            yield Item(None, None, len(data), 0, path.name)
+            continue
+        data = bytes(data)
+        try:
+            msg = store.deserialize_cdr(data, msgtype)
+        except Exception as err:  # noqa: BLE001 - damaged bytes fail in any decoder
+            problem(bag, None, f"{path.name}: undecodable {msgtype} message #{count}: {err}; skipped", True)
+            continue
+        yield Item(KINDS[msgtype], msg, len(data), crc(data), path.name)
+
+
+def _fit_header_to_length(db: Path) -> bool:
+    """Make a cut-off sqlite3 file openable: cut it to whole pages and write that page count into
+    its header (sqlite refuses a file shorter than its header's count). True when it changed."""
+    with db.open("r+b") as fh:
+        head = fh.read(100)
+        if len(head) < 100 or not head.startswith(b"SQLite format 3\0"):
+            return False
+        page_size = struct.unpack(">H", head[16:18])[0]
+        page_size = 65536 if page_size == 1 else page_size
+        size = fh.seek(0, 2)
+        pages = size // page_size
+        if pages < 1 or struct.unpack(">I", head[28:32])[0] <= pages:
+            return False
+        fh.truncate(pages * page_size)
+        fh.seek(28)
+        fh.write(struct.pack(">I", pages))
+    return True
+
+
+def _sqlite_rows(conn: sqlite3.Connection, path: Path, bag: Path, problem: ProblemFn) -> Iterator[tuple[int, bytes]]:
+    """(topic id, data) of every readable row of the messages table, in the order written: a
+    scan by row id, then, past a damaged or missing page, one row id at a time until
+    `SQLITE_PROBE_AHEAD` ids in a row are absent."""
+    last = 0
+    try:
+        for rid, tid, data in conn.execute("SELECT id, topic_id, data FROM messages ORDER BY id"):
+            last = rid
+            yield tid, data
+        return
+    except sqlite3.DatabaseError as err:
+        problem(bag, None, f"{path.name}: damaged after message row {last} ({err}); reading the rows after it one by one", False)
+    try:
+        top = int(conn.execute("SELECT max(id) FROM messages").fetchone()[0] or 0)
+    except sqlite3.DatabaseError:
+        top = 0
+    rid, misses = last + 1, 0
+    while misses < SQLITE_PROBE_AHEAD or rid <= top:
+        try:
+            row = conn.execute("SELECT topic_id, data FROM messages WHERE id = ?", (rid,)).fetchone()
+        except sqlite3.DatabaseError:
+            row = None
+        if row is None:
+            misses += 1
+        else:
+            misses = 0
+            yield row[0], row[1]
+        rid += 1
