@@ -75,8 +75,9 @@ def _overrides(args: argparse.Namespace) -> list[str]:
     return out + list(args.set)
 
 
-def _resume_defaults(args: argparse.Namespace, meta: dict, out: Path) -> None:
-    """Fill what --resume was not given from the run: its datasets and evaluation settings."""
+def _resume_defaults(args: argparse.Namespace, meta: dict, out: Path) -> str | None:
+    """Fill what --resume was not given from the run: its datasets and evaluation settings.
+    Returns a note when the evaluation settings given replace the run's."""
     from cog_core.rl.data import run_dataset
     from cog_core.rl.run_dir import RunDir
 
@@ -86,14 +87,24 @@ def _resume_defaults(args: argparse.Namespace, meta: dict, out: Path) -> None:
         except FileNotFoundError as err:
             raise UserError(str(err)) from None
     settings = RunDir(out).eval_settings
-    if args.eval_conditions is None and settings.is_file():
-        try:
-            saved = json.loads(settings.read_text())
-            args.eval_conditions = str(saved["conditions"])
-            if args.eval_episodes is None:
-                args.eval_episodes = int(saved["episodes"])
-        except (ValueError, KeyError, TypeError):
+    if not settings.is_file():
+        return None
+    try:
+        saved = json.loads(settings.read_text())
+        conditions, episodes = str(saved["conditions"]), int(saved["episodes"])
+    except (ValueError, KeyError, TypeError):
+        if args.eval_conditions is None:
             raise UserError(f"{settings} is damaged; pass --eval-conditions (and --eval-episodes) again") from None
+        return None
+    if args.eval_conditions is None:
+        args.eval_conditions = conditions
+        if args.eval_episodes is None:
+            args.eval_episodes = episodes
+        return None
+    given = (args.eval_conditions, args.eval_episodes if args.eval_episodes is not None else episodes)
+    if given != (conditions, episodes):
+        return f"evaluating {given[0]} x {given[1]} episodes from now on (the run evaluated {conditions} x {episodes})"
+    return None
 
 
 def _resume_config(args: argparse.Namespace, ckpt: Path, meta: dict) -> tuple[TrainConfig, dict[str, int]]:
@@ -164,13 +175,14 @@ def run(args: argparse.Namespace) -> int:
     ckpt = run.checkpoint
     console = Console(stderr=True)
     changes: dict[str, int] = {}
+    eval_note = None
     try:
         if args.resume:
             if not ckpt.is_file():
                 raise UserError(f"--resume: {ckpt} does not exist; start a new run without --resume")
             meta = load_checkpoint(ckpt)["meta"]
             cfg, changes = _resume_config(args, ckpt, meta)
-            _resume_defaults(args, meta, out)
+            eval_note = _resume_defaults(args, meta, out)
         else:
             if ckpt.exists() and not args.force:
                 raise UserError(f"{out} already holds a run; pass --resume to continue it or --force to start over")
@@ -225,6 +237,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(str(err)) from None
     if changes:
         console.print("resuming with " + ", ".join(f"{k}={v}" for k, v in changes.items()) + " (the rest as the run was configured)")
+    if eval_note:
+        console.print(eval_note)
     if args.resume and args.allow_data_change:
         console.print("--allow-data-change: continuing on the datasets given, whatever the run was trained on")
     prov = data.provenance()
