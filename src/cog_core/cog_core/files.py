@@ -15,7 +15,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 # errno values of a full file system or an exhausted quota.
@@ -152,6 +152,28 @@ def atomic_write(path: str | Path, write: Callable[[Path], object], *, durable: 
             raise DiskFull(path, max(size_hint or 0, written) or None) from err
         raise
     return path
+
+
+def atomic_write_all(writes: Mapping[Path, Callable[[Path], object]], *, durable: bool = True,
+                     size_hint: int | None = None) -> None:
+    """Replace several files that belong together (an export's weights and metadata): every
+    temporary is written first, then all are renamed, so a failed write (a full disk: `DiskFull`)
+    leaves every old file in place and no temporary behind."""
+    tmps: dict[Path, Path] = {}
+    try:
+        for path, write in writes.items():
+            tmps[path] = temporary_path(Path(path))
+            write(tmps[path])
+        for path, tmp in tmps.items():
+            replace_with(tmp, Path(path), durable=durable)
+    except BaseException as err:
+        written = sum(t.stat().st_size for t in tmps.values() if t.exists())
+        for tmp in tmps.values():
+            tmp.unlink(missing_ok=True)
+        first = next(iter(writes))
+        if isinstance(err, Exception) and not isinstance(err, DiskFull) and is_disk_full(err, Path(first).parent, written):
+            raise DiskFull(first, max(size_hint or 0, written) or None) from err
+        raise
 
 
 def atomic_write_text(path: str | Path, text: str, *, durable: bool = True) -> Path:

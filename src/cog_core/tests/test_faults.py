@@ -497,13 +497,17 @@ def test_training_onto_a_full_disk_says_so_and_keeps_the_last_checkpoint(world, 
     del probe
 
 
-def test_exporting_onto_a_full_disk_says_so(world, tmp_path, small_disk):
-    trained_run(world, tmp_path / "run", steps=2, **{"net.state_hidden": "[128,128]"})
-    disk = small_disk("16k")
-    r = cogrl("export", "--run", tmp_path / "run", "--out", disk / "policy")
+def test_exporting_onto_a_full_disk_says_so_and_keeps_the_earlier_export(world, tmp_path, small_disk):
+    trained_run(world, tmp_path / "small", steps=2)
+    trained_run(world, tmp_path / "big", steps=2, **{"net.state_hidden": "[128,128]"})
+    disk = small_disk("40k")
+    assert cogrl("export", "--run", tmp_path / "small", "--out", disk / "policy").returncode == 0
+    before = {f.name: f.read_bytes() for f in (disk / "policy").iterdir()}
+    r = cogrl("export", "--run", tmp_path / "big", "--out", disk / "policy")
     assert r.returncode == 2, r.stderr[-2000:]
-    assert "disk full: could not write" in one_error_line(r.stderr)
-    assert not [p for p in (disk / "policy").iterdir() if p.name.startswith(".")]
+    assert f"disk full: could not write {disk / 'policy'}" in one_error_line(r.stderr)
+    assert {f.name: f.read_bytes() for f in (disk / "policy").iterdir()} == before  # weights and metadata: both old
+    PolicyRuntime.load(disk / "policy")
 
 
 def test_a_sqlite3_bag_cut_short_recovers_its_readable_episodes(tmp_path):

@@ -115,7 +115,7 @@ def _resume_config(args: argparse.Namespace, ckpt: Path, meta: dict) -> tuple[Tr
     from cog_core.config import ConfigError, apply_overrides, from_dict, to_dict
     from cog_core.rl.checkpoint import checkpoint_config
     from cog_core.rl.config import TrainConfig
-    from cog_core.rl.trainer import RESUME_CHANGEABLE
+    from cog_core.rl.resume import RESUME_CHANGEABLE
 
     saved = checkpoint_config(ckpt, meta)
     wanted = to_dict(saved)

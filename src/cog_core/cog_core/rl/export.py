@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from cog_core.config import to_dict
-from cog_core.files import atomic_write, atomic_write_text
+from cog_core.files import atomic_write_all
 from cog_core.robot.action import ACTION_DIM, ACTION_NAMES
 from cog_core.rl.checkpoint import CheckpointError, checkpoint_config, load_checkpoint, tensor_bytes, tree_digest
 from cog_core.rl.config import TrainConfig
@@ -94,6 +94,8 @@ def export_policy(checkpoint: str | Path, out_dir: str | Path) -> Path:
     weights = policy_state_dict(model, averaged_policy(ckpt))
     doc = policy_metadata(cfg, spec, meta["step"], {"data": meta.get("data", {}), "run": str(Path(checkpoint).resolve())})
     doc[DIGEST_KEY] = tree_digest(weights)
-    atomic_write(out / WEIGHTS_FILE, lambda tmp: torch.save(weights, tmp), size_hint=tensor_bytes(weights) + 2**16)
-    atomic_write_text(out / META_FILE, json.dumps(doc, indent=2) + "\n")
+    text = json.dumps(doc, indent=2) + "\n"
+    atomic_write_all({out / WEIGHTS_FILE: lambda tmp: torch.save(weights, tmp),
+                      out / META_FILE: lambda tmp: tmp.write_text(text, encoding="utf-8")},
+                     size_hint=tensor_bytes(weights) + len(text) + 2**16)  # both files, or neither
     return out

@@ -12,7 +12,6 @@ that step's evaluation.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import os
@@ -35,6 +34,8 @@ from cog_core.rl.checkpoint import CheckpointError, checkpoint_config, load_chec
 from cog_core.rl.config import TrainConfig
 from cog_core.rl.cql import Agent
 from cog_core.rl.data import DataMismatch, TrainData, phase_schedule
+from cog_core.rl.logs import open_csv_log, trim_jsonl_log
+from cog_core.rl.resume import RESUME_CHANGEABLE, data_changes
 from cog_core.rl.export import policy_metadata
 from cog_core.rl.malloc import keep_freed_memory
 from cog_core.rl.networks import ActorCritic, build_model
@@ -350,79 +351,6 @@ class Trainer:
             last = {k: v / count for k, v in sums.items()}
         return {"step": self.step, "steps_done": self.step - start, "interrupted": interrupted, "last": last,
                 "seconds": time.perf_counter() - t0}
-
-
-# Settings that `--resume` may change: how long, how often to log, evaluate and checkpoint, and
-# the thread count; none changes what an update computes.
-RESUME_CHANGEABLE = ("steps", "threads", "log_interval", "eval_interval", "ckpt_interval")
-
-
-def data_changes(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """How the datasets in `current` (a `TrainData.provenance()`) differ, by content hash, from
-    those a checkpoint recorded in `saved`; [] when they are the same (or a side has no hash)."""
-    out = []
-    for role in ("task", "prior"):
-        old, new = saved.get(role) or {}, current.get(role) or {}
-        a, b = str(old.get("content_hash", "")), str(new.get("content_hash", ""))
-        if a and b and a != b:
-            out.append(f"its {role} dataset had content hash {a[:12]} ({old.get('file', '?')}), "
-                       f"the given one has {b[:12]} ({new.get('file', '?')})")
-    return out
-
-
-def open_csv_log(path: Path, fields: list[str], step: int) -> io.TextIOWrapper:
-    """`path` opened for appending CSV rows with header `fields`, after dropping (atomically) the
-    rows of steps after `step` and any torn last line; a new file gets the header."""
-    if path.is_file():
-        text = path.read_text(encoding="utf-8", errors="replace")
-        lines = text.splitlines(keepends=True)
-        kept: list[str] = []
-        torn = bool(lines) and not lines[-1].endswith("\n")
-        header_ok = bool(lines) and lines[0].rstrip("\r\n") == ",".join(fields)
-        for line in lines[1:len(lines) - int(torn)]:
-            try:
-                row_step = int(float(line.split(",", 1)[0]))
-            except ValueError:
-                continue
-            if row_step <= step:
-                kept.append(line)
-        if not header_ok or torn or len(kept) != len(lines) - 1:
-            header = ",".join(fields) + "\n"
-            if not header_ok and lines:  # another layout: keep each row's values under the new header
-                old = csv.DictReader(io.StringIO("".join(lines[:len(lines) - int(torn)])))
-                buf = io.StringIO()
-                writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
-                writer.writerows(r for r in old if _row_step(r) <= step)
-                kept = [buf.getvalue()]
-            atomic_write_text(path, header + "".join(kept))
-    else:
-        atomic_write_text(path, ",".join(fields) + "\n")
-    return path.open("a", newline="", encoding="utf-8")
-
-
-def _row_step(row: dict[str, str]) -> float:
-    """A CSV row's step (inf when unreadable, so that trimming drops the row)."""
-    try:
-        return int(float(row.get("step") or ""))
-    except ValueError:
-        return math.inf
-
-
-def trim_jsonl_log(path: Path, step: int) -> None:
-    """Drop (atomically) the lines of a JSON-lines log whose "step" is after `step`, and a torn last line."""
-    if not path.is_file():
-        return
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
-    kept = []
-    for line in lines:
-        try:
-            entry = json.loads(line) if line.endswith("\n") else None
-        except ValueError:
-            entry = None
-        if isinstance(entry, dict) and int(entry.get("step", 0)) <= step:
-            kept.append(line)
-    if len(kept) != len(lines):
-        atomic_write_text(path, "".join(kept))
 
 
 def finite_or_raise(stats: dict[str, float]) -> None:

@@ -197,7 +197,7 @@ def test_policy_averaging_resumes_exactly(tmp_path, datasets):
 
 
 def test_resuming_the_csv_log_drops_only_rows_after_the_checkpoint_and_a_torn_line(tmp_path):
-    from cog_core.rl.trainer import open_csv_log, trim_jsonl_log
+    from cog_core.rl.logs import open_csv_log, trim_jsonl_log
 
     path = tmp_path / "metrics.csv"
     fields = ["step", "wall_s", "loss"]
