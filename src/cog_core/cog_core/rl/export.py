@@ -93,9 +93,16 @@ def export_policy(checkpoint: str | Path, out_dir: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     weights = policy_state_dict(model, averaged_policy(ckpt))
     doc = policy_metadata(cfg, spec, meta["step"], {"data": meta.get("data", {}), "run": str(Path(checkpoint).resolve())})
-    doc[DIGEST_KEY] = tree_digest(weights)
-    text = json.dumps(doc, indent=2) + "\n"
+    return write_export(out, weights, doc)
+
+
+def write_export(out_dir: str | Path, weights: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
+    """Write policy.pt (`weights`) and policy.json (`meta` plus the weights' SHA-256) into
+    `out_dir`, both or neither (a full disk raises `DiskFull` and keeps an earlier export)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({**meta, DIGEST_KEY: tree_digest(weights)}, indent=2) + "\n"
     atomic_write_all({out / WEIGHTS_FILE: lambda tmp: torch.save(weights, tmp),
                       out / META_FILE: lambda tmp: tmp.write_text(text, encoding="utf-8")},
-                     size_hint=tensor_bytes(weights) + len(text) + 2**16)  # both files, or neither
+                     size_hint=tensor_bytes(weights) + len(text) + 2**16)
     return out

@@ -119,7 +119,7 @@ class PolicyRuntime:
         try:
             net.load_state_dict(weights)
         except RuntimeError as err:
-            first = str(err).strip().splitlines()[0]
+            first = " ".join(line.strip() for line in str(err).strip().splitlines()[:2])[:300]
             raise ExportError(f"{weights_path} does not fit the network {META_FILE} describes ({first}); {fix}") from None
         return cls(net.to(memory_format=torch.channels_last), meta)
 
