@@ -49,12 +49,12 @@ from cog_core.rl.trainer import Trainer
 
 LENGTH = 10  # steps per synthetic episode
 # A tiny state-observation COG run: milliseconds per update.
-TINY = ["--algo", "cog", "--obs", "state", "--batch-size", "8", "--quiet", "--set", "net.state_hidden=8,8"]
+TINY = ["--algo", "cog", "--obs", "state", "--batch-size", "8", "--threads", "1", "--quiet", "--set", "net.state_hidden=8,8"]
 
 
 def tiny_cfg(**overrides: object) -> TrainConfig:
     """TINY as a config, with `key=value` overrides."""
-    sets = ["algo=cog", "obs=state", "batch_size=8", "net.state_hidden=[8,8]", "eval_interval=0", "ckpt_interval=0",
+    sets = ["algo=cog", "obs=state", "batch_size=8", "threads=1", "net.state_hidden=[8,8]", "eval_interval=0", "ckpt_interval=0",
             *(f"{k}={v}" for k, v in overrides.items())]
     return load_config(TrainConfig, None, sets)
 
