@@ -510,16 +510,19 @@ def test_exporting_onto_a_full_disk_says_so_and_keeps_the_earlier_export(world, 
     PolicyRuntime.load(disk / "policy")
 
 
-def test_a_sqlite3_bag_cut_short_recovers_its_readable_episodes(tmp_path):
+@pytest.mark.parametrize("keep,least", [(-4096, 19), (0.5, 5)], ids=["last 4 KiB cut", "half cut"])
+def test_a_sqlite3_bag_cut_short_recovers_its_readable_episodes(tmp_path, keep, least):
     bags = tmp_path / "bags"
     eps = write_synthetic_run(bags, 20, seed=9, length=32, storage="sqlite3", run_id="cut")
     (db,) = bags.rglob("*.db3")
-    os.truncate(db, db.stat().st_size - 4096)
+    size = db.stat().st_size
+    os.truncate(db, size + keep if keep < 0 else int(size * keep))
     reader = BagReader([bags])
     kept = list(reader.episodes())
-    assert len(kept) >= 19
+    assert len(kept) >= least and reader.dropped_data  # half a file: its b-tree is gone, its table pages are read
     for ep in kept:
         np.testing.assert_array_equal(ep.images, eps[int(ep.episode_id[-6:])].images)
+        np.testing.assert_array_equal(ep.actions[:-1], eps[int(ep.episode_id[-6:])].actions)
 
 
 def test_an_unreadable_mcap_chunk_costs_only_its_own_episode(tmp_path):

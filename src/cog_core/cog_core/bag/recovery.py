@@ -19,6 +19,7 @@ the reader's per-step checksums (:mod:`cog_core.bag.integrity`).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import sqlite3
@@ -38,8 +39,6 @@ from cog_core.bag.integrity import chunk_crc_ok, crc
 
 ProblemFn = Callable[[Path, "str | None", str, bool], None]
 KINDS = {schema.STEP_TYPE: "step", schema.SUMMARY_TYPE: "summary"}
-# Row ids probed past the last readable sqlite3 row before giving up (a cut-off file).
-SQLITE_PROBE_AHEAD = 4096
 
 
 class Item(NamedTuple):
@@ -258,14 +257,14 @@ def _recover_sqlite(path: Path, bag: Path, problem: ProblemFn) -> Iterator[Item]
             problem(bag, None, f"{path.name}: cannot open ({type(err).__name__}: {err})", True)
             return
         try:
-            yield from _sqlite_messages(conn, path, bag, problem)
+            yield from _sqlite_messages(conn, copy, path, bag, problem)
         except Exception as err:  # noqa: BLE001 - damaged bytes fail in any decoder
             problem(bag, None, f"{path.name} is damaged ({type(err).__name__}: {err}); kept the messages read before that", True)
         finally:
             conn.close()
 
 
-def _sqlite_messages(conn: sqlite3.Connection, path: Path, bag: Path, problem: ProblemFn) -> Iterator[Item]:
+def _sqlite_messages(conn: sqlite3.Connection, copy: Path, path: Path, bag: Path, problem: ProblemFn) -> Iterator[Item]:
     store = _default_typestore()
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if "message_definitions" in tables:
@@ -285,7 +284,7 @@ def _sqlite_messages(conn: sqlite3.Connection, path: Path, bag: Path, problem: P
         if mismatch:
             problem(bag, None, mismatch + "; its messages are skipped", True)
             topics = {k: v for k, v in topics.items() if v != msgtype}
-    for count, (tid, data) in enumerate(_sqlite_rows(conn, path, bag, problem), start=1):
+    for count, (tid, data) in enumerate(_sqlite_rows(conn, copy, path, bag, problem), start=1):
         msgtype = topics.get(tid)
         if msgtype not in KINDS:
             yield Item(None, None, len(data), 0, path.name)
@@ -318,10 +317,11 @@ def _fit_header_to_length(db: Path) -> bool:
     return True
 
 
-def _sqlite_rows(conn: sqlite3.Connection, path: Path, bag: Path, problem: ProblemFn) -> Iterator[tuple[int, bytes]]:
+def _sqlite_rows(conn: sqlite3.Connection, copy: Path, path: Path, bag: Path, problem: ProblemFn) -> Iterator[tuple[int, bytes]]:
     """(topic id, data) of every readable row of the messages table, in the order written: a
-    scan by row id, then, past a damaged or missing page, one row id at a time until
-    `SQLITE_PROBE_AHEAD` ids in a row are absent."""
+    scan by row id through sqlite, then, past a damaged or missing page, the rows after it read
+    straight from the file's table pages (`raw_sqlite_rows`: sqlite itself cannot reach rows
+    whose b-tree pages are gone)."""
     last = 0
     try:
         for rid, tid, data in conn.execute("SELECT id, topic_id, data FROM messages ORDER BY id"):
@@ -329,20 +329,98 @@ def _sqlite_rows(conn: sqlite3.Connection, path: Path, bag: Path, problem: Probl
             yield tid, data
         return
     except sqlite3.DatabaseError as err:
-        problem(bag, None, f"{path.name}: damaged after message row {last} ({err}); reading the rows after it one by one", False)
-    try:
-        top = int(conn.execute("SELECT max(id) FROM messages").fetchone()[0] or 0)
-    except sqlite3.DatabaseError:
-        top = 0
-    rid, misses = last + 1, 0
-    while misses < SQLITE_PROBE_AHEAD or rid <= top:
-        try:
-            row = conn.execute("SELECT topic_id, data FROM messages WHERE id = ?", (rid,)).fetchone()
-        except sqlite3.DatabaseError:
-            row = None
-        if row is None:
-            misses += 1
-        else:
-            misses = 0
-            yield row[0], row[1]
-        rid += 1
+        problem(bag, None, f"{path.name}: damaged after message row {last} ({err}); reading the table pages after it "
+                "directly", False)
+    for rid, tid, data in raw_sqlite_rows(copy):
+        if rid > last:
+            yield tid, data
+
+
+def _varint(buf: bytes, at: int) -> tuple[int, int]:
+    """An sqlite varint at `at`: (value, position after it)."""
+    value = 0
+    for i in range(9):
+        byte = buf[at + i]
+        if i == 8:
+            return (value << 8) | byte, at + 9
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value, at + i + 1
+    raise ValueError("bad varint")
+
+
+def raw_sqlite_rows(db: Path) -> Iterator[tuple[int, int, bytes]]:
+    """(row id, topic id, data) of the rosbag2 messages rows found in the table pages of a
+    damaged sqlite3 file, in row-id order, without its b-tree: every page is tried as a table
+    leaf page (sqlite's file format: cells of payload size, row id and a record, long payloads
+    continued on overflow pages), and the records that look like a messages row (NULL id, integer
+    topic id and timestamp, a blob) are kept. What cannot be parsed is skipped; the reader's
+    per-step checksums catch anything misread."""
+    data = db.read_bytes()
+    if len(data) < 100 or not data.startswith(b"SQLite format 3\0"):
+        return
+    page_size = struct.unpack(">H", data[16:18])[0]
+    page_size = 65536 if page_size == 1 else page_size
+    usable = page_size - data[20]
+    found: dict[int, tuple[int, int]] = {}  # row id -> (page start, cell offset)
+    for start in range(0, len(data) - page_size + 1, page_size):
+        head = start + (100 if start == 0 else 0)
+        if data[head] != 0x0D:  # not a table leaf page
+            continue
+        cells = struct.unpack(">H", data[head + 3:head + 5])[0]
+        for i in range(cells):
+            with contextlib.suppress(IndexError, ValueError, struct.error):
+                offset = struct.unpack(">H", data[head + 8 + 2 * i:head + 10 + 2 * i])[0]
+                _, at = _varint(data, start + offset)
+                rid, _ = _varint(data, at)
+                found.setdefault(rid, (start, offset))
+    for rid in sorted(found):
+        with contextlib.suppress(IndexError, ValueError, struct.error):
+            row = _messages_row(data, *found[rid], page_size, usable)
+            if row is not None:
+                yield rid, row[0], row[1]
+
+
+def _messages_row(data: bytes, start: int, offset: int, page_size: int, usable: int) -> tuple[int, bytes] | None:
+    """(topic id, data) of the table leaf cell at `offset` of the page at `start`, if it holds a
+    rosbag2 messages row, else None."""
+    size, at = _varint(data, start + offset)
+    _, at = _varint(data, at)  # the row id
+    fits = usable - 35
+    if size <= fits:
+        payload = data[at:at + size]
+    else:
+        least = (usable - 12) * 32 // 255 - 23
+        local = least + (size - least) % (usable - 4)
+        local = local if local <= fits else least
+        parts = [data[at:at + local]]
+        page = struct.unpack(">I", data[at + local:at + local + 4])[0]
+        got, hops = local, 0
+        while got < size and page and hops < len(data) // page_size:
+            first = (page - 1) * page_size
+            if first + page_size > len(data):
+                return None  # the rest of the payload was cut off
+            take = min(usable - 4, size - got)
+            parts.append(data[first + 4:first + 4 + take])
+            got += take
+            page = struct.unpack(">I", data[first:first + 4])[0]
+            hops += 1
+        payload = b"".join(parts)
+        if len(payload) != size:
+            return None
+    head_size, at = _varint(payload, 0)
+    types = []
+    while at < head_size:
+        t, at = _varint(payload, at)
+        types.append(t)
+    if len(types) != 4 or types[0] != 0 or not (1 <= types[1] <= 6 or types[1] in (8, 9)) or types[3] < 12 or types[3] % 2:
+        return None
+    widths = {1: 1, 2: 2, 3: 3, 4: 4, 5: 6, 6: 8, 8: 0, 9: 0}
+    pos = head_size
+    topic = int.from_bytes(payload[pos:pos + widths[types[1]]], "big", signed=True) if widths[types[1]] else types[1] - 8
+    pos += widths[types[1]]
+    if not (1 <= types[2] <= 6 or types[2] in (8, 9)):
+        return None
+    pos += widths[types[2]]
+    blob = payload[pos:pos + (types[3] - 12) // 2]
+    return (topic, blob) if len(blob) == (types[3] - 12) // 2 else None
