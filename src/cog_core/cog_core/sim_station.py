@@ -44,6 +44,7 @@ class SimStation:
         self.camera_size = (int(camera_width), int(camera_height))
         self._envs: dict[str, Any] = {}
         self._renderers: dict[str, Any] = {}
+        self._steps = 0  # control steps taken, for sim_time()
         self.env = self._env_for(condition)
         self.env.reset(seed=0, options={"condition": condition})
 
@@ -74,7 +75,16 @@ class SimStation:
 
     def step(self, action: np.ndarray):
         """Apply one 8-D action (limits in `cog_core.control`); Gymnasium 5-tuple."""
-        return self.env.step(action)
+        out = self.env.step(action)
+        self._steps += 1
+        return out
+
+    def sim_time(self) -> float:
+        """Simulated seconds stepped since the station was made (the sim's clock: it stands still
+        between steps, however long the host takes; it does not restart with episodes)."""
+        from cog_core.sim.env import CONTROL_HZ
+
+        return self._steps / CONTROL_HZ
 
     def observation(self) -> dict[str, np.ndarray]:
         """The current observation (the same render and state layout as the training data)."""

@@ -10,6 +10,10 @@ Crash safety: at the end of every episode the recorder pushes everything written
 to the file (MCAP: closes the pending chunk and flushes; sqlite3: commits) and atomically
 rewrites the segment's metadata.yaml. A process killed at any moment therefore loses at
 most the episode in progress; :mod:`cog_core.bag.reader` recovers the rest.
+
+``on_message(topic, msgtype, cdr_bytes)`` sees every message as it is written (the ROS nodes
+publish these very bytes on the live topics, so a recording of the topics holds the same
+messages as the bag).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -83,6 +88,7 @@ class BagRecorder:
         worker: int = 0,
         fsync: bool = False,
         custom_data: dict[str, str] | None = None,
+        on_message: Callable[[str, str, bytes], None] | None = None,
     ) -> None:
         if storage not in STORAGES:
             raise ValueError(f"storage must be one of {sorted(STORAGES)}, got {storage!r}")
@@ -109,6 +115,7 @@ class BagRecorder:
             "cog.writer": f"cog_core {__version__}",
             **(custom_data or {}),
         }
+        self.on_message = on_message
         self._store = schema.typestore()
         self._Step = self._store.types[schema.STEP_TYPE]
         self._Summary = self._store.types[schema.SUMMARY_TYPE]
@@ -316,6 +323,8 @@ class BagRecorder:
         self._seg_t0 = ts if self._seg_t0 == 0 else min(self._seg_t0, ts)
         self._seg_t1 = max(self._seg_t1, ts)
         self.bytes_written += len(data)
+        if self.on_message is not None:
+            self.on_message(conn.topic, conn.msgtype, bytes(data))
 
     def _open_segment(self) -> None:
         self._seg_index += 1
