@@ -206,6 +206,9 @@ def run_node(make_node, argv: list[str] | None = None, until=None, *, restore_si
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
+    import threading
+
+    threads_before = set(threading.enumerate())
     args = list(argv if argv is not None else sys.argv)
     prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "node"
     stop = StopSignals()
@@ -238,19 +241,19 @@ def run_node(make_node, argv: list[str] | None = None, until=None, *, restore_si
             node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()
-        _join_spin_threads()
+        _join_spin_threads(exclude=threads_before)
         if restore_signal_handlers:
             stop.restore()
 
 
-def _join_spin_threads(timeout_s: float = 2.0) -> None:
-    """Let threads that spin executors of their own (Interbotix's API does) see the shutdown and end,
-    so none is cut off inside rcl at interpreter exit."""
+def _join_spin_threads(exclude=frozenset(), timeout_s: float = 2.0) -> None:
+    """Let the threads started while the node ran -- those that spin executors of their own, as
+    Interbotix's API does -- see the shutdown and end, so none is cut off inside rcl at interpreter exit."""
     import threading
 
     deadline = time.monotonic() + timeout_s
     for thread in threading.enumerate():
-        if thread is not threading.current_thread() and thread.is_alive():
+        if thread not in exclude and thread is not threading.current_thread() and thread.is_alive():
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 

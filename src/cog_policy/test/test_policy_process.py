@@ -5,6 +5,7 @@ not fit ends it with one line and status 2, no traceback."""
 from __future__ import annotations
 
 import signal
+import time
 
 import numpy as np
 import pytest
@@ -45,6 +46,34 @@ def test_policy_exits_0_with_a_complete_bag_on_a_signal_while_acting(tmp_path, s
     assert complete_bag_messages(bag) > 0
     (episode,) = list(BagReader([bag]).episodes())
     assert episode.summary["info"]["end_reason"] == "shutdown" and episode.length >= 5
+
+
+def test_a_busy_host_does_not_trip_the_sim_policy_watchdog(tmp_path):
+    """The sim policy demo on a machine too busy to run it smoothly: the node's process gets no CPU for
+    0.8 s at a time (SIGSTOP ... SIGCONT, as when other processes take both cores). Its sim camera's
+    newest image is then 0.8 s old on the wall clock, but the simulated scene did not move meanwhile:
+    the policy keeps acting (sim-time watchdog) instead of stopping itself."""
+    model = export_small_policy(tmp_path / "model")
+    cmd = node_command("cog_policy", "policy_node") + ros_args(
+        model=model, rate_hz=5.0, image_timeout_s=0.5, autostart="true", bag_dir="none",
+        condition="pick_place/object_on_table", camera_width=96, camera_height=96, max_episode_steps=1000)
+    with ros_session() as (ctx, ex), NodeProcess(cmd, tmp_path / "node.log") as node:
+        probe = rclpy.create_node("probe", context=ctx)
+        actions = []
+        probe.create_subscription(Float32MultiArray, "/policy/action", actions.append, 100)
+        ex.add_node(probe)
+        assert spin_until(ex, lambda: len(actions) >= 3, timeout=60.0), node.output()
+        for _ in range(3):
+            node.send(signal.SIGSTOP)
+            time.sleep(0.8)
+            node.send(signal.SIGCONT)
+            n = len(actions)
+            assert spin_until(ex, lambda: len(actions) >= n + 3, timeout=30.0), node.output()
+        assert "stale camera image" not in node.output()
+        node.send(signal.SIGINT)
+        rc = spin_while_running(ex, node, timeout=30.0)
+        out = node.output()
+    assert rc == 0 and "Traceback" not in out, out
 
 
 def test_gazebo_policy_sends_the_sleep_pose_before_it_exits_on_sigint(tmp_path):
