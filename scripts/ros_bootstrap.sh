@@ -53,6 +53,7 @@ fi
 
 # one bootstrap at a time (two shells running scripts/ros.sh after an edit would both rebuild)
 mkdir -p "$WS"
+touch "$WS/COLCON_IGNORE"  # a `colcon build` at the repository root must not find the packages in here
 exec 9>"$WS/.bootstrap.lock"
 flock 9
 
@@ -61,6 +62,7 @@ STAMP="$VENV/.cog-ros-stamp"
 WANT="$(cat "$ROOT/scripts/ros_bootstrap.sh" "$ROOT/src/cog_core/setup.cfg" | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   [ -x "$VENV/bin/python" ] || { log "creating $VENV"; "$PY" -m venv "$VENV"; }
+  touch "$VENV/COLCON_IGNORE"
   PIP=("$VENV/bin/python" -m pip install -q)
   log "installing the ROS 2 Jazzy wheels, colcon and cog_core's dependencies into $VENV (about a minute)"
   "${PIP[@]}" --upgrade pip

@@ -18,7 +18,6 @@ Where the camera comes from, per backend:
 from __future__ import annotations
 
 import importlib.util
-import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field

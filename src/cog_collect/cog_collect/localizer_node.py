@@ -29,7 +29,7 @@ from cog_collect import ros_io
 # import MuJoCo (seconds on a loaded machine) inside a callback, and a shutdown signal that
 # arrives meanwhile would wait for it
 from cog_core.config import load_config
-from cog_core.kinematics import JOINT_NAMES
+from cog_core.robot.kinematics import JOINT_NAMES
 from cog_core.vision import CameraModel, CameraPose, Localizer, LocalizerConfig
 from cog_core.vision.localize import annotate
 from cog_core.vision.masks import capsule_mask, wx250s_arm_segments

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
@@ -64,10 +66,8 @@ def call(ex: SingleThreadedExecutor, client, request, timeout: float = 5.0):
 
 
 # -- node processes ----------------------------------------------------------------------------------
-def installed_prefix(package: str) -> "Path | None":
+def installed_prefix(package: str) -> Path | None:
     """The prefix (sourced workspace or ROS install) holding `package`, or None (a source checkout)."""
-    from pathlib import Path
-
     for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
         if prefix and (Path(prefix) / "share" / package / "package.xml").is_file():
             return Path(prefix)
@@ -77,8 +77,6 @@ def installed_prefix(package: str) -> "Path | None":
 def node_command(package: str, executable: str) -> list[str]:
     """How `ros2 run package executable` starts it: the installed entry point (install/lib/<package>/)
     of a built workspace, else the module of the same name in the source tree."""
-    import sys
-
     prefix = installed_prefix(package)
     if prefix is not None:
         exe = prefix / "lib" / package / executable
@@ -88,12 +86,9 @@ def node_command(package: str, executable: str) -> list[str]:
     return [sys.executable, "-m", f"{package}.{executable}"]
 
 
-def node_env(extra_pythonpath: "list[str] | None" = None, **env: str) -> dict[str, str]:
+def node_env(extra_pythonpath: list[str] | None = None, **env: str) -> dict[str, str]:
     """Environment for a node process: this one's, the test's DDS isolation, the source folders on
     PYTHONPATH when nothing is installed, and `extra_pythonpath` first."""
-    import sys
-    from pathlib import Path
-
     isolate_dds()
     out = dict(os.environ)
     paths = list(extra_pythonpath or [])
@@ -112,7 +107,7 @@ def node_env(extra_pythonpath: "list[str] | None" = None, **env: str) -> dict[st
 class NodeProcess:
     """A node in its own process (own session: signals sent to it reach it alone); output kept in a file."""
 
-    def __init__(self, command: list[str], log_path, env: "dict[str, str] | None" = None, cwd=None) -> None:
+    def __init__(self, command: list[str], log_path, env: dict[str, str] | None = None, cwd=None) -> None:
         import subprocess
 
         self.log_path = log_path
@@ -141,7 +136,7 @@ class NodeProcess:
             self.proc.wait(timeout=10)
         self._log.close()
 
-    def __enter__(self) -> "NodeProcess":
+    def __enter__(self) -> NodeProcess:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -168,8 +163,6 @@ def spin_while_running(ex: SingleThreadedExecutor, node: NodeProcess, timeout: f
 def complete_bag_messages(bag) -> int:
     """Assert that every segment's MCAP of a bag directory has its footer and summary (the `mcap`
     reader's summary, with the counts of metadata.yaml); returns the number of messages."""
-    from pathlib import Path
-
     import yaml
     from mcap.reader import make_reader
 
@@ -194,10 +187,8 @@ def single_error_line(output: str, program: str) -> str:
     return errors[0]
 
 
-def launch_file(package: str, name: str) -> "Path":
+def launch_file(package: str, name: str) -> Path:
     """A package's launch file: from share/<package>/launch of a built workspace, else the source tree."""
-    from pathlib import Path
-
     prefix = installed_prefix(package)
     if prefix is not None:
         return prefix / "share" / package / "launch" / name
@@ -208,8 +199,6 @@ def launch_defaults(path) -> dict[str, str]:
     """The default value of each launch argument in a launch file's ``ARGS`` list (read, not run:
     `launch` is not needed); a default that is not a plain string maps to ''."""
     import ast
-    from pathlib import Path
-
     for node in ast.walk(ast.parse(Path(path).read_text())):
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "ARGS" for t in node.targets):
             return {elt.elts[0].value: (elt.elts[1].value if isinstance(elt.elts[1], ast.Constant) else "")

@@ -128,7 +128,7 @@ class _Feeder:
 def test_gazebo_collector_sends_the_sleep_pose_before_it_exits_on_sigint(tmp_path):
     from test_gazebo_backend import FakeGazebo
 
-    from cog_core.kinematics import SLEEP_JOINTS
+    from cog_core.robot.kinematics import SLEEP_JOINTS
 
     bag = tmp_path / "bag"
     cmd = node_command("cog_collect", "collector_node") + ros_args(

@@ -78,7 +78,7 @@ def test_a_busy_host_does_not_trip_the_sim_policy_watchdog(tmp_path):
 
 def test_gazebo_policy_sends_the_sleep_pose_before_it_exits_on_sigint(tmp_path):
 
-    from cog_core.kinematics import SLEEP_JOINTS
+    from cog_core.robot.kinematics import SLEEP_JOINTS
 
     gz_mod = _gazebo_test_module()
     from cog_collect.launch_support import run_graph

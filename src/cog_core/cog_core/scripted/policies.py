@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from cog_core.control import ActionLimits
-from cog_core.sim.conditions import BLOCKER_ASIDE_X, BLOCKER_ASIDE_Y
 
 GAIN = 25.0  # action per metre of position error (saturates at 4 cm)
 # Discrete commands (gripper, neutral) are sent at +-DISCRETE, well past the +-0.5 thresholds but
@@ -44,6 +43,11 @@ CLOSE_DZ = (0.010, 0.0015)
 CARRY_Z = 0.16  # m: carrying height
 RANDOM_TABLE_X = (0.20, 0.44)
 RANDOM_TABLE_Y = (-0.24, 0.06)
+# Where the bottle stands when it blocks nothing ("aside"): the remove-blocker behaviour puts it
+# here, and the simulator's conditions start it here (`cog_core.sim.conditions` takes these
+# ranges), so that removing the bottle leads into the drawer-opening episodes.
+BLOCKER_ASIDE_X = (0.17, 0.23)
+BLOCKER_ASIDE_Y = (-0.065, 0.0)
 
 
 @dataclass
@@ -61,7 +65,7 @@ class PolicyConfig:
     stay_at_neutral: bool = False
 
 
-def _toward(ee: np.ndarray, target: np.ndarray) -> np.ndarray:
+def _toward(ee: np.ndarray, target: ArrayLike) -> np.ndarray:
     return np.clip(GAIN * (np.asarray(target) - ee), -1.0, 1.0)
 
 
@@ -139,11 +143,6 @@ def _target_pos(priv: dict[str, Any], target: str) -> np.ndarray:
     if target == "blocker":  # grasp the bottle just above its middle, palm clear of its top
         pos[2] += 0.008
     return pos
-
-
-def _held(priv: dict[str, Any], target: str) -> bool:
-    pos = np.asarray(priv[f"{target}_pos"])
-    return (not priv["gripper_open"]) and priv["gripper_opening"] > 0.01 and float(np.linalg.norm(pos - _target_pos(priv, target) + pos - priv["ee_pos"])) < 0.06
 
 
 class Grasp(ScriptedPolicy):
