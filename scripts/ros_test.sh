@@ -44,7 +44,7 @@ log "colcon test: cog_collect cog_policy cog_bringup (against $WS/install)"
 rm -f "$WS"/build/*/pytest.xml
 colcon_test --packages-select cog_collect cog_policy cog_bringup
 # cog_core's own suite runs in .venv (scripts/test.sh); here a slice, through colcon, from the install
-colcon_test --packages-select cog_core --pytest-args tests/bag/test_schema.py tests/bag/test_recorder.py tests/test_sim_station.py
+colcon_test --packages-select cog_core --pytest-args tests/bag/test_schema.py tests/bag/test_recorder.py tests/stations/test_sim.py
 t_test=$((SECONDS - t1))
 
 # every package ran tests (colcon test reports success for 0 tests) and none failed

@@ -8,6 +8,7 @@ the per-step limits and workspace box of `cog_core.robot.action`.
 
 Parameters: ``model`` (export directory with policy.json + policy.pt), ``rate_hz``,
 ``image_topic``, ``image_size``, ``image_timeout_s``, ``max_episode_steps``, ``autostart``,
+``inference_threads`` (torch threads, 1),
 ``bag_dir`` ('auto' or a path; 'none' = do not log), ``storage``, ``task``, plus the backend parameters
 (``backend``, ``robot_model``, ``condition``, camera settings for the sim).
 Topics: subscribes ``image_topic`` (sensor_msgs/Image); publishes ``~/action``
@@ -68,6 +69,14 @@ class PolicyNode(Node):
         settings.image_size = int(bp.image_size)
         settings.initial_condition = bp.condition if bp.backend == "sim" else "real"
 
+        threads = int(p(self, "inference_threads", 1, "torch threads for the policy's forward pass (1: short, steady steps)"))
+        if threads < 1:
+            raise ValueError(f"parameter inference_threads must be a whole number >= 1, got {threads}")
+        import torch
+
+        # The exported networks are small: one thread computes an action in ~2 ms, while torch's
+        # default (a thread per core) measured 100-110 ms per step here with other jobs on the cores.
+        torch.set_num_threads(threads)
         self.runtime = PolicyRuntime.load(Path(model).expanduser())
         meta = PolicyMetadata.from_dict(self.runtime.meta)
         require_compatible(meta, image_size=settings.image_size)  # refuse before the arm moves
