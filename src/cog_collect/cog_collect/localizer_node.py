@@ -25,6 +25,14 @@ from rclpy.node import Node
 from std_srvs.srv import Trigger
 
 from cog_collect import ros_io
+# imported here, not in the callbacks: the first joint_states or image message would otherwise
+# import MuJoCo (seconds on a loaded machine) inside a callback, and a shutdown signal that
+# arrives meanwhile would wait for it
+from cog_core.config import load_config
+from cog_core.robot.kinematics import JOINT_NAMES
+from cog_core.vision import CameraModel, CameraPose, Localizer, LocalizerConfig
+from cog_core.vision.localize import annotate
+from cog_core.vision.masks import capsule_mask, wx250s_arm_segments
 
 
 class LocalizerNode(Node):
@@ -32,9 +40,6 @@ class LocalizerNode(Node):
 
     def __init__(self, **kwargs) -> None:
         super().__init__("localizer", **kwargs)
-        from cog_core.config import load_config
-        from cog_core.vision import LocalizerConfig
-
         p = ros_io.param
         config_yaml = p(self, "config_yaml", "", "LocalizerConfig YAML (workspace, thresholds); '' = defaults")
         overrides = list(p(self, "config_overrides", [""], "LocalizerConfig key=value overrides"))
@@ -70,15 +75,11 @@ class LocalizerNode(Node):
         self.localizer = None
 
     def _on_joints(self, msg) -> None:
-        from cog_core.robot.kinematics import JOINT_NAMES
-
         pos = dict(zip(msg.name, msg.position))
         if all(n in pos for n in JOINT_NAMES):
             self.joints = np.array([pos[n] for n in JOINT_NAMES])
 
     def _camera_model(self):
-        from cog_core.vision import CameraModel, CameraPose
-
         if self.info is None:
             return None
         if self.pose_yaml:
@@ -88,8 +89,6 @@ class LocalizerNode(Node):
         return ros_io.camera_model_of(self.info, self.pose, table_z=self.table_z)
 
     def _ensure_localizer(self) -> bool:
-        from cog_core.vision import Localizer
-
         if self.localizer is None:
             cam = self._camera_model()
             if cam is None:
@@ -119,9 +118,6 @@ class LocalizerNode(Node):
         self.frames.append(frame)
         if not self._ensure_localizer() or self.localizer.background is None:
             return
-        from cog_core.vision.localize import annotate
-        from cog_core.vision.masks import capsule_mask, wx250s_arm_segments
-
         exclude = None
         if self.exclude_arm and self.joints is not None:
             seg, rad = wx250s_arm_segments(self.joints)

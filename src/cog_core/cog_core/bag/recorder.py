@@ -15,6 +15,10 @@ raises `cog_core.files.DiskFull` and leaves every finished episode readable.
 Integrity: every EpisodeSummary lists the CRC-32 of each of its episode's Step messages and
 of itself, and MCAP chunks carry real CRCs (:mod:`cog_core.bag.integrity`); the reader
 verifies both.
+
+``on_message(topic, msgtype, cdr_bytes)`` sees every message as it is written (the ROS nodes
+publish these very bytes on the live topics, so a recording of the topics holds the same
+messages as the bag).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +97,7 @@ class BagRecorder:
         worker: int = 0,
         fsync: bool = False,
         custom_data: dict[str, str] | None = None,
+        on_message: Callable[[str, str, bytes], None] | None = None,
     ) -> None:
         if storage not in STORAGES:
             raise ValueError(f"storage must be one of {sorted(STORAGES)}, got {storage!r}")
@@ -119,6 +124,7 @@ class BagRecorder:
             "cog.writer": f"cog_core {__version__}",
             **(custom_data or {}),
         }
+        self.on_message = on_message
         self._store = schema.typestore()
         self._Step = self._store.types[schema.STEP_TYPE]
         self._Summary = self._store.types[schema.SUMMARY_TYPE]
@@ -346,6 +352,8 @@ class BagRecorder:
         self._seg_t0 = ts if self._seg_t0 == 0 else min(self._seg_t0, ts)
         self._seg_t1 = max(self._seg_t1, ts)
         self.bytes_written += len(data)
+        if self.on_message is not None:
+            self.on_message(conn.topic, conn.msgtype, bytes(data))
 
     def _open_segment(self) -> None:
         self._seg_index += 1
