@@ -34,7 +34,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from cog_core.vision.background import BackgroundModel, ChangeThresholds, colour_share, frame_gain
+from cog_core.vision.background import BackgroundModel, ChangeMaps, ChangeThresholds, colour_share, frame_gain
 from cog_core.vision.camera import CameraModel
 from cog_core.vision.masks import workspace_mask
 from cog_core.vision.objects import load_object_table, lookup
@@ -238,7 +238,9 @@ class Localizer:
         mask, _, maps = self._masks(frame, exclude_mask)
         return mask, maps.color_sq
 
-    def _masks(self, frame: np.ndarray, exclude_mask: np.ndarray | None):
+    def _masks(self, frame: np.ndarray,
+               exclude_mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None, ChangeMaps]:
+        """Cleaned foreground mask (uint8), the exclusion mask and the change maps, at processing resolution."""
         if self.background is None:
             raise RuntimeError("call set_background(frames) with empty-workspace frames before localize()")
         f = self._small(self._check_frame(frame))
@@ -300,10 +302,9 @@ class Localizer:
 
     def _plane_geometry(self, cxy: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
         """Points where the rays through pixels (N, 2) meet the plane z, and the metric area of one pixel there."""
-        cams = self.small_camera
-        p0 = cams.pixel_to_plane(cxy, z)
-        pu = cams.pixel_to_plane(cxy + [1.0, 0.0], z)
-        pv = cams.pixel_to_plane(cxy + [0.0, 1.0], z)
+        n = len(cxy)
+        pts = self.small_camera.pixel_to_plane(np.vstack([cxy, cxy + [1.0, 0.0], cxy + [0.0, 1.0]]), z)
+        p0, pu, pv = pts[:n], pts[n : 2 * n], pts[2 * n :]
         return p0, np.linalg.norm(np.cross(pu - p0, pv - p0), axis=1)
 
     def _in_workspace(self, p: np.ndarray) -> bool:
@@ -311,91 +312,95 @@ class Localizer:
         return bool(np.all(np.isfinite(p)) and x0 <= p[0] <= x1 and y0 <= p[1] <= y1)
 
     def _blobs(self, n: int, labels: np.ndarray, stats: np.ndarray, centroids: np.ndarray,
-               excluded: np.ndarray | None, maps: Any, shape: ObjectShape, result: LocalizeResult) -> None:
+               excluded: np.ndarray | None, maps: ChangeMaps, shape: ObjectShape, result: LocalizeResult) -> None:
+        """Judge every connected component: a detection, a withheld candidate, or noise."""
+        cxy = centroids[1:]
+        on_plane, px_area = self._plane_geometry(cxy, self.camera.table_z + shape.height / 2)
+        area_m2 = stats[1:, cv2.CC_STAT_AREA] * px_area
+        for k in range(n - 1):
+            if not np.all(np.isfinite(on_plane[k])) or area_m2[k] < self.config.min_area_m2:
+                continue  # speckle, or a ray that misses the plane
+            item = self._blob(labels, k + 1, stats[k + 1], cxy[k], on_plane[k], float(area_m2[k]), excluded, maps, shape)
+            if isinstance(item, Detection):
+                result.detections.append(item)
+            elif item is not None:
+                result.withheld.append(item)
+
+    def _blob(self, labels: np.ndarray, label: int, stat: np.ndarray, centroid: np.ndarray, on_plane: np.ndarray,
+              area_m2: float, excluded: np.ndarray | None, maps: ChangeMaps,
+              shape: ObjectShape) -> Detection | Withheld | None:
+        """One blob: where the object is, and whether that answer can be given (None: outside the workspace)."""
         cfg = self.config
         ds = cfg.downscale
-        cxy = centroids[1:]
-        p0, px_area = self._plane_geometry(cxy, self.camera.table_z + shape.height / 2)
-        area_m2 = stats[1:, cv2.CC_STAT_AREA] * px_area
-        configured = shape
-        for k in range(n - 1):
-            shape = configured
-            i = k + 1
-            if not np.all(np.isfinite(p0[k])) or area_m2[k] < cfg.min_area_m2:
-                continue
-            bx, by, bw, bh, area = (int(v) for v in stats[i, :5])
-            bbox = (bx * ds, by * ds, bw * ds, bh * ds)
-            pixel = self._full_px(cxy[k])
-            if area_m2[k] > cfg.max_area_m2:
-                result.withheld.append(Withheld(
-                    "too_large", f"a change of {area_m2[k] * 1e4:.0f} cm^2 at pixel ({pixel[0]:.0f}, {pixel[1]:.0f}) is "
-                    f"larger than any object (max_area_m2 = {cfg.max_area_m2 * 1e4:.0f} cm^2): a moved thing, a person, "
-                    "or a new background is needed", pixel, bbox))
-                continue
-            rows, cols = np.nonzero(labels[by : by + bh, bx : bx + bw] == i)
-            strength = float(np.median(maps.strength(rows + by, cols + bx, self.background)))
-            solidity = area / float(bw * bh)
-            size_ok = min(1.0, area_m2[k] / (3 * cfg.min_area_m2))
-            contrast = 1.0 - np.exp(-max(strength - 0.5, 0.0))
-            box = (bx, by, bw, bh)
-            # a blob kept by its colour is the whole object where it is not masked; one kept only by
-            # darkening or brightening may be part of one (the sides of a table-coloured object, the
-            # part outside the gripper's shadow): it is always fitted
-            rows += by
-            cols += bx
-            coloured = colour_share(maps, rows, cols, self.background) >= 0.5
-            fit, position, method, estimate = self._judge(labels, i, box, (cols, rows), excluded, p0[k], shape,
-                                                          coloured)
-            height_est = estimate.height if estimate is not None else None
-            if cfg.estimate_height and estimate is not None and estimate.height > 0.005:
-                shape = estimate
-                on_plane = self.small_camera.pixel_to_plane(cxy[k][None], self.camera.table_z + shape.height / 2)[0]
-                fit, position, method, _ = self._judge(labels, i, box, (cols, rows), excluded, on_plane, shape,
-                                                       coloured)
-            if not self._in_workspace(position):
-                if not cfg.estimate_height and height_est is not None and abs(height_est - shape.height) > cfg.height_tolerance:
-                    result.withheld.append(Withheld(
-                        "outside_workspace", f"a change at pixel ({pixel[0]:.0f}, {pixel[1]:.0f}) lands outside the "
-                        f"workspace at ({position[0]:.3f}, {position[1]:.3f}); " + self._height_warnings(height_est, shape)[0],
-                        pixel, bbox, position))
-                continue
-            if fit.explained < cfg.min_explained and area > 1.3 * fit.area:
-                height_ok = height_est is None or abs(height_est - shape.height) <= cfg.height_tolerance
-                looks = "" if height_ok else f"; it looks {100 * height_est:.0f} cm tall"
-                result.withheld.append(Withheld(
-                    "merged" if height_ok else "unlike_object",
-                    f"a change near ({position[0]:.3f}, {position[1]:.3f}) is {area / fit.area:.1f} times the image of a "
-                    f"{100 * shape.size:.0f} cm wide, {100 * shape.height:.0f} cm tall object and only "
-                    f"{100 * fit.explained:.0f} % of it fits one{looks}: objects touching in the image (move them apart) "
-                    "or a larger object (set object_height / object_size, or name it in an objects file)",
-                    pixel, bbox, position, fit.hidden))
-                continue
-            if fit.hidden > cfg.max_hidden_fraction:
-                result.withheld.append(Withheld(
-                    "occluded", f"the arm mask hides {100 * fit.hidden:.0f} % of a candidate near "
-                    f"({position[0]:.3f}, {position[1]:.3f}) (more than max_hidden_fraction = "
-                    f"{100 * cfg.max_hidden_fraction:.0f} %): its position is not reliable; localize with the arm "
-                    "out of the way", pixel, bbox, position, fit.hidden))
-                continue
-            if method == "silhouette" and min(fit.side_coverage, fit.explained) < cfg.min_fit:
-                result.withheld.append(Withheld(
-                    "unlike_object", f"a partly seen change near ({position[0]:.3f}, {position[1]:.3f}) does not match a "
-                    f"{100 * shape.size:.0f} x {100 * shape.height:.0f} cm object (it covers {100 * fit.side_coverage:.0f} % "
-                    f"of the fitted sides, {100 * fit.explained:.0f} % of it lies inside): a shadow or a different "
-                    "object; check object_height / object_size", pixel, bbox, position, fit.hidden))
-                continue
-            confidence = contrast * (0.5 + 0.5 * solidity) * size_ok * (1.0 - fit.hidden)
-            if confidence < cfg.min_confidence:
-                result.withheld.append(Withheld(
-                    "low_contrast", f"too little contrast: a change near ({position[0]:.3f}, {position[1]:.3f}) has "
-                    f"confidence {confidence:.3f} < min_confidence {cfg.min_confidence}", pixel, bbox, position))
-                continue
-            warnings = self._height_warnings(height_est, shape)
-            uv, _ = self.camera.project(position[None])
-            result.detections.append(Detection(
-                position=position, pixel=(float(uv[0, 0]), float(uv[0, 1])), bbox=bbox, area_px=area * ds * ds,
-                area_m2=float(area_m2[k]), confidence=float(confidence), hidden_fraction=fit.hidden,
-                height_estimate=height_est, method=method, warnings=warnings))
+        bx, by, bw, bh, area = (int(v) for v in stat[:5])
+        box = (bx, by, bw, bh)
+        bbox = (bx * ds, by * ds, bw * ds, bh * ds)
+        pixel = self._full_px(centroid)
+        if area_m2 > cfg.max_area_m2:
+            return Withheld("too_large", f"a change of {area_m2 * 1e4:.0f} cm^2 at pixel ({pixel[0]:.0f}, {pixel[1]:.0f}) "
+                            f"is larger than any object (max_area_m2 = {cfg.max_area_m2 * 1e4:.0f} cm^2): a moved thing, "
+                            "a person, or a new background is needed", pixel, bbox)
+        rows, cols = np.nonzero(labels[by : by + bh, bx : bx + bw] == label)
+        rows += by
+        cols += bx
+        strength = float(np.median(maps.strength(rows, cols, self.background)))
+        # a blob kept by its colour is the whole object where it is not masked; one kept only by
+        # darkening or brightening may be part of one (the sides of a table-coloured object, the
+        # part outside the gripper's shadow): it is always fitted
+        coloured = colour_share(maps, rows, cols, self.background) >= 0.5
+        fit, position, method, estimate = self._judge(labels, label, box, (cols, rows), excluded, on_plane, shape,
+                                                      coloured)
+        height_est = estimate.height if estimate is not None else None
+        if cfg.estimate_height and estimate is not None and estimate.height > 0.005:
+            shape = estimate
+            on_plane = self.small_camera.pixel_to_plane(centroid[None], self.camera.table_z + shape.height / 2)[0]
+            fit, position, method, _ = self._judge(labels, label, box, (cols, rows), excluded, on_plane, shape, coloured)
+        height_off = (not cfg.estimate_height and height_est is not None
+                      and abs(height_est - shape.height) > cfg.height_tolerance)
+        if not self._in_workspace(position):
+            if not height_off:
+                return None  # an object outside the workspace is none of our business
+            return Withheld("outside_workspace", f"a change at pixel ({pixel[0]:.0f}, {pixel[1]:.0f}) lands outside the "
+                            f"workspace at ({position[0]:.3f}, {position[1]:.3f}); "
+                            + self._height_warnings(height_est, shape)[0], pixel, bbox, position)
+        solidity = area / float(bw * bh)
+        size_ok = min(1.0, area_m2 / (3 * cfg.min_area_m2))
+        contrast = 1.0 - np.exp(-max(strength - 0.5, 0.0))
+        confidence = contrast * (0.5 + 0.5 * solidity) * size_ok * (1.0 - fit.hidden)
+        reason = self._withhold_reason(fit, method, shape, area, confidence, height_est if height_off else None)
+        if reason is not None:
+            kind, text = reason
+            return Withheld(kind, text.format(where=f"near ({position[0]:.3f}, {position[1]:.3f})"), pixel, bbox,
+                            position, fit.hidden)
+        uv, _ = self.camera.project(position[None])
+        return Detection(position=position, pixel=(float(uv[0, 0]), float(uv[0, 1])), bbox=bbox, area_px=area * ds * ds,
+                         area_m2=area_m2, confidence=float(confidence), hidden_fraction=fit.hidden,
+                         height_estimate=height_est, method=method, warnings=self._height_warnings(height_est, shape))
+
+    def _withhold_reason(self, fit: SilhouetteFit, method: str, shape: ObjectShape, area: int, confidence: float,
+                         looks_tall: float | None) -> tuple[str, str] | None:
+        """(kind, reason with a {where} slot) when the candidate must not be reported, else None."""
+        cfg = self.config
+        if fit.explained < cfg.min_explained and area > 1.3 * fit.area:
+            looks = "" if looks_tall is None else f"; it looks {100 * looks_tall:.0f} cm tall"
+            return ("merged" if looks_tall is None else "unlike_object",
+                    f"a change {{where}} is {area / fit.area:.1f} times the image of a {100 * shape.size:.0f} cm wide, "
+                    f"{100 * shape.height:.0f} cm tall object and only {100 * fit.explained:.0f} % of it fits one{looks}: "
+                    "objects touching in the image (move them apart) or a larger object (set object_height / "
+                    "object_size, or name it in an objects file)")
+        if fit.hidden > cfg.max_hidden_fraction:
+            return ("occluded", f"the arm mask hides {100 * fit.hidden:.0f} % of a candidate {{where}} (more than "
+                    f"max_hidden_fraction = {100 * cfg.max_hidden_fraction:.0f} %): its position is not reliable; "
+                    "localize with the arm out of the way")
+        if method == "silhouette" and min(fit.side_coverage, fit.explained) < cfg.min_fit:
+            return ("unlike_object", f"a partly seen change {{where}} does not match a {100 * shape.size:.0f} x "
+                    f"{100 * shape.height:.0f} cm object (it covers {100 * fit.side_coverage:.0f} % of the fitted sides, "
+                    f"{100 * fit.explained:.0f} % of it lies inside): a shadow or a different object; check "
+                    "object_height / object_size")
+        if confidence < cfg.min_confidence:
+            return ("low_contrast", f"too little contrast: a change {{where}} has confidence {confidence:.3f} < "
+                    f"min_confidence {cfg.min_confidence}")
+        return None
 
     def _judge(self, labels: np.ndarray, label: int, box: tuple[int, int, int, int],
                pixels: tuple[np.ndarray, np.ndarray], excluded: np.ndarray | None, on_plane: np.ndarray,
@@ -444,7 +449,7 @@ class Localizer:
         view = self.camera.pose.R[:, 2]
         return float(max(-view[2], 0.05) / max(np.hypot(view[0], view[1]), 1e-6))
 
-    def _faint(self, maps: Any, mask: np.ndarray, excluded: np.ndarray | None, shape: ObjectShape,
+    def _faint(self, maps: ChangeMaps, mask: np.ndarray, excluded: np.ndarray | None, shape: ObjectShape,
                result: LocalizeResult) -> None:
         """Report object-sized faint changes away from every blob as withheld for too little contrast."""
         cfg = self.config

@@ -19,6 +19,7 @@ the blob covers, and the object's height as the blob's extent suggests it (`heig
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import cv2
@@ -27,6 +28,8 @@ import numpy as np
 from cog_core.vision.camera import CameraModel
 
 _RING = 24  # points per circle of the cylinder model
+_RING_COS = np.tile(np.cos(np.linspace(0.0, 2 * np.pi, _RING, endpoint=False)), 2)  # bottom ring, then top ring
+_RING_SIN = np.tile(np.sin(np.linspace(0.0, 2 * np.pi, _RING, endpoint=False)), 2)
 _SUBPIXEL_BITS = 4
 
 
@@ -65,13 +68,14 @@ class Template:
 def render_template(camera: CameraModel, ground_xy: np.ndarray, table_z: float, shape: ObjectShape) -> Template:
     """The silhouette of `shape` standing at `ground_xy` (base frame) as `camera` sees it."""
     x, y = float(ground_xy[0]), float(ground_xy[1])
-    ang = np.linspace(0.0, 2 * np.pi, _RING, endpoint=False)
     rho = shape.size / 2
-    ring = np.column_stack([x + rho * np.cos(ang), y + rho * np.sin(ang)])
     height = max(shape.height, 0.002)  # a flat object still has a silhouette
     z0, z1 = table_z, table_z + height
-    pts = np.vstack([np.column_stack([ring, np.full(_RING, z0)]), np.column_stack([ring, np.full(_RING, z1)]),
-                     [[x, y, z0], [x, y, z1]]])
+    pts = np.empty((2 * _RING + 2, 3))
+    pts[: 2 * _RING, 0] = x + rho * _RING_COS
+    pts[: 2 * _RING, 1] = y + rho * _RING_SIN
+    pts[:_RING, 2], pts[_RING : 2 * _RING, 2] = z0, z1
+    pts[-2:] = [[x, y, z0], [x, y, z1]]
     uv, _ = camera.project(pts)
     if not np.all(np.isfinite(uv)):
         raise ValueError("the object model is not in front of the camera")
@@ -183,13 +187,11 @@ def fit_silhouette(camera: CameraModel, labels: np.ndarray, label: int, bbox: tu
     bx0, by0, bw, bh = bbox
     z_mid = table_z + shape.height / 2
     tpl = render_template(camera, ground, table_z, shape)
-    wide = int(np.ceil(0.6 * max(tpl.side.shape)))  # first search: the centroid of a part is off by less
-    margin = wide
+    wide = int(np.ceil(0.6 * max(tpl.side.shape)))  # the centroid of a part is off by less than this
     for step in range(3):
         th, tw = tpl.side.shape
         ox, oy = tpl.origin
-        box = (min(bx0, ox) - margin, min(by0, oy) - margin, max(bx0 + bw, ox + tw) + margin,
-               max(by0 + bh, oy + th) + margin)
+        box = (min(bx0, ox) - wide, min(by0, oy) - wide, max(bx0 + bw, ox + tw) + wide, max(by0 + bh, oy + th) + wide)
         blob, known, excl = _known_and_blob(labels, label, excluded, box)
         in_side = cv2.matchTemplate(blob, tpl.side, cv2.TM_CCORR)
         in_top = cv2.matchTemplate(blob, tpl.top, cv2.TM_CCORR)
@@ -197,21 +199,22 @@ def fit_silhouette(camera: CameraModel, labels: np.ndarray, label: int, bbox: tu
         inside = in_side + in_top
         score = inside - side_miss_cost * (seen_side - in_side) - outside_cost * (n_blob - inside)
         j, k = np.unravel_index(int(np.argmax(score)), score.shape)
+        on_edge = j in (0, score.shape[0] - 1) or k in (0, score.shape[1] - 1)
+        dk = _peak_offset(score[j, k - 1], score[j, k], score[j, k + 1]) if 0 < k < score.shape[1] - 1 else 0.0
+        dj = _peak_offset(score[j - 1, k], score[j, k], score[j + 1, k]) if 0 < j < score.shape[0] - 1 else 0.0
+        shift = np.array([k + dk - (ox - box[0]), j + dj - (oy - box[1])])
+        ground = ground + np.linalg.solve(_ground_jacobian(camera, ground, z_mid), shift)
         sil = tpl.silhouette
         if excluded is not None and excl.any():
             near_best = score >= score[j, k] - slack * float(sil.sum())
             hidden_bound = float(cv2.matchTemplate(excl, sil, cv2.TM_CCORR)[near_best].max() / max(float(sil.sum()), 1e-6))
         else:
             hidden_bound = 0.0
-        dk = _peak_offset(score[j, k - 1], score[j, k], score[j, k + 1]) if 0 < k < score.shape[1] - 1 else 0.0
-        dj = _peak_offset(score[j - 1, k], score[j, k], score[j + 1, k]) if 0 < j < score.shape[0] - 1 else 0.0
-        shift = np.array([k + dk - (ox - box[0]), j + dj - (oy - box[1])])
-        ground = ground + np.linalg.solve(_ground_jacobian(camera, ground, z_mid), shift)
-        if np.all(np.abs(shift) < 1.0):
-            break  # the silhouette's shape does not change over a pixel: `tpl` stays good for the statistics
-        tpl = render_template(camera, ground, table_z, shape)
-        on_edge = j in (0, score.shape[0] - 1) or k in (0, score.shape[1] - 1)
-        margin = wide if on_edge else 3  # the best lay at the edge of the search: look as far again
+        if not on_edge or step == 2:
+            # over the few pixels of a shift the silhouette keeps its shape: move it instead of drawing it again
+            tpl = dataclasses.replace(tpl, origin=(ox + k - (ox - box[0]), oy + j - (oy - box[1])))
+            break
+        tpl = render_template(camera, ground, table_z, shape)  # the best lay at the edge: search around it
     fit = _fit_stats(tpl, labels, label, excluded, ground, xs, ys, shape)
     fit.hidden = max(fit.hidden, hidden_bound)
     return fit

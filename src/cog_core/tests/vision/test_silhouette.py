@@ -43,7 +43,7 @@ def test_fit_finds_the_footprint_from_a_shifted_start(camera, part):
     labels, box = blob_image(camera, truth, shape, part)
     fit = fit_silhouette(camera, labels, 1, box, None, truth + [0.015, -0.012], 0.0, shape)
     assert np.linalg.norm(fit.ground - truth) < 0.003
-    assert fit.side_coverage > 0.9 and fit.explained > 0.9 and fit.hidden == 0.0
+    assert fit.side_coverage > 0.85 and fit.explained > 0.85 and fit.hidden == 0.0
     assert (fit.top_coverage > 0.9) == (part == "all")
 
 
