@@ -136,6 +136,13 @@ class Withheld:
         }
 
 
+@dataclass(frozen=True)
+class ShapeEstimate(ObjectShape):
+    """An object shape estimated from a blob."""
+
+    shows_top: bool = True  # whether the blob showed the top face (else only the sides: less precise)
+
+
 @dataclass
 class LocalizeResult:
     """Everything one frame gave: detections best first, and the candidates withheld with reasons."""
@@ -355,14 +362,15 @@ class Localizer:
             shape = estimate
             on_plane = self.small_camera.pixel_to_plane(centroid[None], self.camera.table_z + shape.height / 2)[0]
             fit, position, method, _ = self._judge(labels, label, box, (cols, rows), excluded, on_plane, shape, coloured)
+        tolerance = self._height_tolerance(estimate)
         height_off = (not cfg.estimate_height and height_est is not None
-                      and abs(height_est - shape.height) > cfg.height_tolerance)
+                      and abs(height_est - shape.height) > tolerance)
         if not self._in_workspace(position):
             if not height_off:
                 return None  # an object outside the workspace is none of our business
             return Withheld("outside_workspace", f"a change at pixel ({pixel[0]:.0f}, {pixel[1]:.0f}) lands outside the "
                             f"workspace at ({position[0]:.3f}, {position[1]:.3f}); "
-                            + self._height_warnings(height_est, shape)[0], pixel, bbox, position)
+                            + self._height_warnings(height_est, shape, 0.0)[0], pixel, bbox, position)
         solidity = area / float(bw * bh)
         size_ok = min(1.0, area_m2 / (3 * cfg.min_area_m2))
         contrast = 1.0 - np.exp(-max(strength - 0.5, 0.0))
@@ -375,7 +383,8 @@ class Localizer:
         uv, _ = self.camera.project(position[None])
         return Detection(position=position, pixel=(float(uv[0, 0]), float(uv[0, 1])), bbox=bbox, area_px=area * ds * ds,
                          area_m2=area_m2, confidence=float(confidence), hidden_fraction=fit.hidden,
-                         height_estimate=height_est, method=method, warnings=self._height_warnings(height_est, shape))
+                         height_estimate=height_est, method=method,
+                         warnings=self._height_warnings(height_est, shape, tolerance))
 
     def _withhold_reason(self, fit: SilhouetteFit, method: str, shape: ObjectShape, area: int, confidence: float,
                          looks_tall: float | None) -> tuple[str, str] | None:
@@ -422,7 +431,7 @@ class Localizer:
         estimate = self._shape_estimate(fit)
         whole = (coloured and fit.hidden < 0.02 and not _touches(labels, label, box, excluded)
                  and min(fit.top_coverage, fit.side_coverage) >= cfg.min_top_coverage
-                 and estimate is not None and estimate.height >= shape.height - cfg.height_tolerance
+                 and estimate is not None and estimate.height >= shape.height - self._height_tolerance(estimate)
                  and fit.explained >= cfg.min_explained_whole)
         if whole:
             return fit, np.array(on_plane, dtype=float), "centroid", estimate
@@ -430,15 +439,20 @@ class Localizer:
         return fit, np.array([fit.ground[0], fit.ground[1], z]), "silhouette", estimate
 
     @staticmethod
-    def _shape_estimate(fit: SilhouetteFit) -> ObjectShape | None:
+    def _shape_estimate(fit: SilhouetteFit) -> ShapeEstimate | None:
         """Height and width of the object as the blob's extent suggests them; None when partly masked."""
         if fit.height_estimate is None or fit.size_estimate is None:
             return None
-        return ObjectShape(max(fit.height_estimate, 0.005), max(fit.size_estimate, 0.005))
+        return ShapeEstimate(max(fit.height_estimate, 0.005), max(fit.size_estimate, 0.005), bool(fit.shows_top))
 
-    def _height_warnings(self, estimate: float | None, shape: ObjectShape) -> tuple[str, ...]:
-        cfg = self.config
-        if estimate is None or cfg.estimate_height or abs(estimate - shape.height) <= cfg.height_tolerance:
+    def _height_tolerance(self, estimate: ShapeEstimate | None) -> float:
+        """How far a height estimate may be from the configured height: wider when only the sides were
+        seen (an object of the table's colour), whose extent measures the height less well."""
+        return self.config.height_tolerance * (1.0 if estimate is None or estimate.shows_top else 1.5)
+
+    def _height_warnings(self, estimate: float | None, shape: ObjectShape, tolerance: float) -> tuple[str, ...]:
+        """The warning for a height estimate more than `tolerance` from the configured height (none with estimate_height)."""
+        if estimate is None or self.config.estimate_height or abs(estimate - shape.height) <= tolerance:
             return ()
         return (f"the blob looks {100 * estimate:.1f} cm tall but the object height is {100 * shape.height:.1f} cm; "
                 f"a wrong height moves the position by about {50 * abs(estimate - shape.height) / self._tan_elevation():.1f} cm "

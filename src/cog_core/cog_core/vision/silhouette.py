@@ -114,6 +114,7 @@ class SilhouetteFit:
     area: float  # the silhouette's area (px)
     height_estimate: float | None  # object height the blob's extent suggests (m); None when partly hidden
     size_estimate: float | None  # footprint width the blob's extent suggests (m); None when partly hidden
+    shows_top: bool | None = None  # whether the blob's upper edge is the top face's far rim (None: not measured)
 
 
 def _window(arr: np.ndarray, x0: int, y0: int, x1: int, y1: int, fill: float = 0.0) -> np.ndarray:
@@ -233,15 +234,18 @@ def _fit_stats(tpl: Template, labels: np.ndarray, label: int, excluded: np.ndarr
     top_cov = float((tpl.top * blob).sum()) / top_seen if top_seen > 1.0 else 0.0
     side_cov = float((tpl.side * blob).sum()) / side_seen if side_seen > 1.0 else 0.0
     explained = float((sil * blob).sum()) / max(len(xs), 1)
-    height = size = None
+    height = size = shows_top = None
     if hidden < 0.02 and len(xs) >= 8:
-        height, size = _shape_from_extent(tpl, xs, ys, shape)
+        height, size, shows_top = _shape_from_extent(tpl, xs, ys, shape)
     return SilhouetteFit(ground=ground, top_coverage=top_cov, side_coverage=side_cov, explained=explained,
-                         hidden=hidden, area=float(sil.sum()), height_estimate=height, size_estimate=size)
+                         hidden=hidden, area=float(sil.sum()), height_estimate=height, size_estimate=size,
+                         shows_top=shows_top)
 
 
-def _shape_from_extent(tpl: Template, xs: np.ndarray, ys: np.ndarray, shape: ObjectShape) -> tuple[float, float]:
-    """Object height and width (m) that make the model as tall and as wide in the image as the blob.
+def _shape_from_extent(tpl: Template, xs: np.ndarray, ys: np.ndarray,
+                       shape: ObjectShape) -> tuple[float, float, bool]:
+    """Object height and width (m) that make the model as tall and as wide in the image as the blob,
+    and whether the blob shows the top face.
 
     Along the image's upward direction the silhouette spans height * px_per_m_up plus a part
     of the footprint that grows with the object's width; the width comes from the blob's extent
@@ -255,11 +259,12 @@ def _shape_from_extent(tpl: Template, xs: np.ndarray, ys: np.ndarray, shape: Obj
     lo, hi = float(across.min()), float(across.max())
     blob_width = hi - lo + 1.0
     blob_up = float(t.max() - t.min()) + 1.0
-    model_up = (tpl.highest if _shows_top(t, across, lo, hi) else tpl.top_centre) - tpl.lowest
+    top = _shows_top(t, across, lo, hi)
+    model_up = (tpl.highest if top else tpl.top_centre) - tpl.lowest
     model_height = max(shape.height, 0.002)
     footprint_part = model_up - model_height * tpl.px_per_m_up  # px, for the model's width
     width_scale = blob_width / max(tpl.width, 1e-6)
-    return max(0.0, (blob_up - footprint_part * width_scale) / tpl.px_per_m_up), shape.size * width_scale
+    return max(0.0, (blob_up - footprint_part * width_scale) / tpl.px_per_m_up), shape.size * width_scale, top
 
 
 def _shows_top(t: np.ndarray, across: np.ndarray, lo: float, hi: float) -> bool:
