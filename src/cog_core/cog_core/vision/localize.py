@@ -427,7 +427,8 @@ class Localizer:
         cfg = self.config
         table_z = self.camera.table_z
         z = table_z + shape.height / 2
-        fit = place_silhouette(self.small_camera, labels, label, box, excluded, on_plane, table_z, shape, pixels)
+        fit = place_silhouette(self.small_camera, labels, label, box, excluded, on_plane, table_z, shape, pixels,
+                               top_if_unsure=coloured)
         estimate = self._shape_estimate(fit)
         whole = (coloured and fit.hidden < 0.02 and not _touches(labels, label, box, excluded)
                  and min(fit.top_coverage, fit.side_coverage) >= cfg.min_top_coverage

@@ -161,14 +161,17 @@ def blob_pixels(labels: np.ndarray, label: int, bbox: tuple[int, int, int, int])
 
 def place_silhouette(camera: CameraModel, labels: np.ndarray, label: int, bbox: tuple[int, int, int, int],
                      excluded: np.ndarray | None, ground_xy: np.ndarray, table_z: float, shape: ObjectShape,
-                     pixels: tuple[np.ndarray, np.ndarray] | None = None) -> SilhouetteFit:
+                     pixels: tuple[np.ndarray, np.ndarray] | None = None, top_if_unsure: bool = True) -> SilhouetteFit:
     """How well the silhouette of `shape` standing at `ground_xy` explains blob `label` (no search).
 
-    pixels: the blob's (columns, rows) when the caller has them already.
+    pixels: the blob's (columns, rows) when the caller has them already. top_if_unsure: whether
+    to measure the height as if the blob showed the top face when its upper edge does not tell
+    (a box's straight far edge; true for blobs kept by colour, whose top face changed too).
     """
     xs, ys = pixels if pixels is not None else blob_pixels(labels, label, bbox)
     ground = np.asarray(ground_xy, dtype=float)[:2].copy()
-    return _fit_stats(render_template(camera, ground, table_z, shape), labels, label, excluded, ground, xs, ys, shape)
+    return _fit_stats(render_template(camera, ground, table_z, shape), labels, label, excluded, ground, xs, ys, shape,
+                      top_if_unsure)
 
 
 def fit_silhouette(camera: CameraModel, labels: np.ndarray, label: int, bbox: tuple[int, int, int, int],
@@ -222,7 +225,7 @@ def fit_silhouette(camera: CameraModel, labels: np.ndarray, label: int, bbox: tu
 
 
 def _fit_stats(tpl: Template, labels: np.ndarray, label: int, excluded: np.ndarray | None, ground: np.ndarray,
-               xs: np.ndarray, ys: np.ndarray, shape: ObjectShape) -> SilhouetteFit:
+               xs: np.ndarray, ys: np.ndarray, shape: ObjectShape, top_if_unsure: bool = True) -> SilhouetteFit:
     """Coverage, hidden fraction and height estimate of the silhouette `tpl` against the blob."""
     th, tw = tpl.side.shape
     ox, oy = tpl.origin
@@ -236,14 +239,14 @@ def _fit_stats(tpl: Template, labels: np.ndarray, label: int, excluded: np.ndarr
     explained = float((sil * blob).sum()) / max(len(xs), 1)
     height = size = shows_top = None
     if hidden < 0.02 and len(xs) >= 8:
-        height, size, shows_top = _shape_from_extent(tpl, xs, ys, shape)
+        height, size, shows_top = _shape_from_extent(tpl, xs, ys, shape, top_if_unsure)
     return SilhouetteFit(ground=ground, top_coverage=top_cov, side_coverage=side_cov, explained=explained,
                          hidden=hidden, area=float(sil.sum()), height_estimate=height, size_estimate=size,
                          shows_top=shows_top)
 
 
-def _shape_from_extent(tpl: Template, xs: np.ndarray, ys: np.ndarray,
-                       shape: ObjectShape) -> tuple[float, float, bool]:
+def _shape_from_extent(tpl: Template, xs: np.ndarray, ys: np.ndarray, shape: ObjectShape,
+                       top_if_unsure: bool = True) -> tuple[float, float, bool]:
     """Object height and width (m) that make the model as tall and as wide in the image as the blob,
     and whether the blob shows the top face.
 
@@ -259,7 +262,7 @@ def _shape_from_extent(tpl: Template, xs: np.ndarray, ys: np.ndarray,
     lo, hi = float(across.min()), float(across.max())
     blob_width = hi - lo + 1.0
     blob_up = float(t.max() - t.min()) + 1.0
-    top = _shows_top(t, across, lo, hi)
+    top = _shows_top(t, across, lo, hi, top_if_unsure)
     model_up = (tpl.highest if top else tpl.top_centre) - tpl.lowest
     model_height = max(shape.height, 0.002)
     footprint_part = model_up - model_height * tpl.px_per_m_up  # px, for the model's width
@@ -267,8 +270,9 @@ def _shape_from_extent(tpl: Template, xs: np.ndarray, ys: np.ndarray,
     return max(0.0, (blob_up - footprint_part * width_scale) / tpl.px_per_m_up), shape.size * width_scale, top
 
 
-def _shows_top(t: np.ndarray, across: np.ndarray, lo: float, hi: float) -> bool:
-    """Whether the blob's upper edge is higher in its middle fifth than in its outer fifths."""
+def _shows_top(t: np.ndarray, across: np.ndarray, lo: float, hi: float, if_unsure: bool = True) -> bool:
+    """Whether the blob's upper edge is higher in its middle fifth than in its outer fifths (by over a
+    pixel; lower by over a pixel: no; in between, as straight edges are: `if_unsure`)."""
     edges = np.linspace(lo, hi, 6)
     tops = []
     for a, b in ((edges[0], edges[1]), (edges[2], edges[3]), (edges[4], edges[5])):
@@ -276,4 +280,5 @@ def _shows_top(t: np.ndarray, across: np.ndarray, lo: float, hi: float) -> bool:
         if not len(sel):
             return True
         tops.append(float(sel.max()))
-    return tops[1] >= 0.5 * (tops[0] + tops[2])
+    bulge = tops[1] - 0.5 * (tops[0] + tops[2])
+    return bulge > 1.0 or (bulge >= -1.0 and if_unsure)
