@@ -12,7 +12,7 @@ from pathlib import Path
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-from cog_core.collect import CollectConfig, collect  # noqa: E402
+from cog_core.experiments.collect import CollectConfig, collect  # noqa: E402
 
 
 def main() -> None:

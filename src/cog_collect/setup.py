@@ -1,6 +1,5 @@
 """colcon (ament_python) build of cog_collect."""
 
-from glob import glob
 
 from setuptools import setup
 

@@ -15,7 +15,8 @@ import os
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-from cog_core.evaluate import episode_seed, policy_dir_for, run_episode  # noqa: E402
+from cog_core.experiments.evaluate import episode_seed, policy_dir_for  # noqa: E402
+from cog_core.stations.rollout import run_episode  # noqa: E402
 from cog_core.rl.runtime import PolicyRuntime  # noqa: E402
 from cog_core.sim import make_env  # noqa: E402
 

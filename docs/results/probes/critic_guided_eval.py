@@ -60,7 +60,8 @@ def evaluate_condition(job: tuple[str, int, str, int, int]) -> dict:
     """Success of the critic-guided policy of one run on one condition (table's episode seeds)."""
     import torch
 
-    from cog_core.evaluate import episode_seed, run_episode
+    from cog_core.experiments.evaluate import episode_seed
+    from cog_core.stations.rollout import run_episode
     from cog_core.sim import make_env
 
     torch.set_num_threads(1)

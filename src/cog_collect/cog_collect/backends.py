@@ -1,15 +1,15 @@
 """Backend selection for the collector and policy nodes: ``backend:=sim|interbotix|gazebo``.
 
-A backend factory takes the hosting node and its `BackendParams` and returns a *station*
-(see `cog_core.sim_station`): Gymnasium-style ``reset``/``step``, an ``arm`` implementing
-`cog_core.arm.ArmBackend` (motion limits from `cog_core.control`), ``privileged()``.
+A backend factory takes the hosting node and its `BackendParams` and returns a
+`cog_core.stations.base.Station`: Gymnasium-style ``reset``/``step``, an ``arm`` implementing
+`cog_core.robot.state.ArmBackend` (motion limits from `cog_core.robot.action`), ``privileged()``.
 Backends that render their own camera (the sim) also get a `SimPublisher` that publishes the
 camera topic, CameraInfo, the camera pose and joint states, so the rest of the graph cannot
 tell the sim from a robot with a camera node.
 
 Plug a new backend in with ``register_backend("name", factory)``. `interbotix`
 (`cog_collect.interbotix_backend`) and `gazebo` (`cog_collect.gazebo_backend`) are hardware
-stations (`cog_core.real_arm.HardwareStation`) fed by the camera topic and ``/cog/object``.
+stations (`cog_core.stations.hardware.HardwareStation`) fed by the camera topic and ``/cog/object``.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from typing import Any
 from rclpy.node import Node
 
 from cog_collect import ros_io
-
-BACKEND_NAMES = ("sim", "interbotix", "gazebo")
 
 
 @dataclass
@@ -58,7 +56,7 @@ def declare_backend_params(node: Node, defaults: BackendParams | None = None) ->
 
 
 def _make_sim(node: Node, params: BackendParams) -> Any:
-    from cog_core.sim_station import SimStation
+    from cog_core.stations.sim import SimStation
 
     if params.robot_model != "wx250s":
         raise ValueError(f"the sim models the wx250s only; got robot_model={params.robot_model!r}")

@@ -1,6 +1,6 @@
 """camera_node: OpenCV capture (device, file or URL) -> sensor_msgs/Image + CameraInfo + camera pose.
 
-A thin shell over `cog_core.capture.FrameSource`. Parameters: ``source`` (device index,
+A thin shell over `cog_core.vision.capture.FrameSource`. Parameters: ``source`` (device index,
 /dev/videoN, video/image file, URL), ``width``/``height`` (0 = as delivered), ``rate_hz``,
 ``frame_id``, ``calibration_yaml`` (ROS camera_info YAML, e.g. from `cogrl calibrate
 intrinsics`), ``camera_pose_yaml`` (from `cogrl calibrate extrinsics`), ``loop``.
@@ -23,7 +23,7 @@ class CameraNode(Node):
 
     def __init__(self, **kwargs) -> None:
         super().__init__("camera", **kwargs)
-        from cog_core.capture import FrameSource
+        from cog_core.vision.capture import FrameSource
         from cog_core.vision import CameraIntrinsics, CameraPose
 
         p = ros_io.param

@@ -1,6 +1,6 @@
 """collector_node: scripted behaviours on an arm backend, every step logged to rosbag2.
 
-A thin shell over `cog_core`: `cog_core.episode_runner.ScriptedRunner` runs the behaviours
+A thin shell over `cog_core`: `cog_core.stations.scripted_runner.ScriptedRunner` runs the behaviours
 (the same presets and policies as `cogrl collect`), `cog_core.bag.BagRecorder` writes the bag
 (cog_msgs/Step + EpisodeSummary, MCAP or sqlite3, metadata v8), the station comes from the
 backend factory. One control step per timer tick at ``rate_hz``.
@@ -40,7 +40,7 @@ class CollectorNode(Node):
         super().__init__("collector", **kwargs)
         from cog_core.bag import BagRecorder
         from cog_core.bag.recorder import default_run_id
-        from cog_core.episode_runner import RunnerConfig, ScriptedRunner
+        from cog_core.stations.scripted_runner import RunnerConfig, ScriptedRunner
         from cog_core.scripted.presets import get_preset
 
         p = ros_io.param

@@ -5,7 +5,7 @@ Interbotix's Python API does not drive Gazebo; its sim runs ros2_control JointTr
 under ``/<robot_name>`` (interbotix_xsarm_sim, config ``trajectory_controllers/<model>_trajectory_controllers.yaml``).
 This driver publishes one-point ``trajectory_msgs/JointTrajectory`` goals on
 ``/<robot_name>/arm_controller/joint_trajectory`` and ``/<robot_name>/gripper_controller/joint_trajectory``
-and reads ``/<robot_name>/joint_states``. Decisions (limits, IK, refusals, halting) are `cog_core.real_arm`'s.
+and reads ``/<robot_name>/joint_states``. Decisions (limits, IK, refusals, halting) are `cog_core.robot.hardware`'s.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from cog_core.kinematics import JOINT_NAMES
-from cog_core.real_arm import HardwareArm, HardwareStation, RealArmSettings, sleep_joints
+from cog_collect import ros_io
+from cog_core.robot.hardware import HardwareArm, RealArmSettings, sleep_joints
+from cog_core.robot.kinematics import JOINT_NAMES
+from cog_core.stations.hardware import HardwareStation
 
 FINGER_JOINTS = ("left_finger", "right_finger")
 # wx250s finger slide limits (m) from the Interbotix URDF: left 0.015..0.037, right -0.037..-0.015.
@@ -40,7 +42,7 @@ def trajectory(names, positions, seconds: float) -> JointTrajectory:
 
 
 class GazeboDriver:
-    """`cog_core.real_arm.ArmDriver` over the Interbotix Gazebo trajectory controllers."""
+    """`cog_core.robot.hardware.ArmDriver` over the Interbotix Gazebo trajectory controllers."""
 
     def __init__(self, node: Node, robot_name: str = "wx250s", gripper_time: float = 0.5) -> None:
         ns = "/" + robot_name.strip("/")
@@ -99,10 +101,9 @@ class GazeboDriver:
 
 def make_station(node: Node, params, settings: RealArmSettings | None = None) -> HardwareStation:
     """The ``backend:=gazebo`` station: trajectory driver + Gazebo camera topic + /cog/object."""
-    from cog_collect.interbotix_backend import _rate
     from cog_collect.topic_inputs import TopicInputs
 
-    settings = settings or RealArmSettings(rate_hz=_rate(node), effort_limits=(1e9,) * len(JOINT_NAMES))
+    settings = settings or RealArmSettings(rate_hz=ros_io.control_rate(node), effort_limits=(1e9,) * len(JOINT_NAMES))
     inputs = TopicInputs(node)
     arm = HardwareArm(GazeboDriver(node, params.robot_model), settings)
     station = HardwareStation(arm, inputs.image, inputs.object_position, image_size=params.image_size, name="gazebo")

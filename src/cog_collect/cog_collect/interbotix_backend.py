@@ -21,7 +21,7 @@ API used, as in Interbotix/interbotix_ros_toolboxes (humble branch),
 
 Construction blocks until the driver is up, so the factory runs inside the node's constructor,
 before the node joins an executor (the Interbotix core is a separate node with its own thread).
-All decisions (limits, IK, refusing bad targets, halting) are `cog_core.real_arm`'s.
+All decisions (limits, IK, refusing bad targets, halting) are `cog_core.robot.hardware`'s.
 """
 
 from __future__ import annotations
@@ -31,12 +31,14 @@ from typing import Any
 
 import numpy as np
 
-from cog_core.kinematics import JOINT_NAMES
-from cog_core.real_arm import HardwareArm, HardwareStation, RealArmSettings
+from cog_collect import ros_io
+from cog_core.robot.hardware import HardwareArm, RealArmSettings
+from cog_core.robot.kinematics import JOINT_NAMES
+from cog_core.stations.hardware import HardwareStation
 
 
 class InterbotixDriver:
-    """`cog_core.real_arm.ArmDriver` over an ``InterbotixManipulatorXS`` (or anything with its API)."""
+    """`cog_core.robot.hardware.ArmDriver` over an ``InterbotixManipulatorXS`` (or anything with its API)."""
 
     def __init__(self, bot: Any, group_name: str = "arm", finger_joint: str = "left_finger") -> None:
         self.bot = bot
@@ -114,7 +116,7 @@ def make_station(node: Any, params: Any, bot: Any = None, settings: RealArmSetti
     """The ``backend:=interbotix`` station: Interbotix arm + camera topic + /cog/object on `node`."""
     from cog_collect.topic_inputs import TopicInputs
 
-    settings = settings or RealArmSettings(rate_hz=_rate(node))
+    settings = settings or RealArmSettings(rate_hz=ros_io.control_rate(node))
     bot = bot if bot is not None else make_interbotix_bot(params.robot_model)
     inputs = TopicInputs(node)
     arm = HardwareArm(InterbotixDriver(bot), settings)
@@ -122,10 +124,3 @@ def make_station(node: Any, params: Any, bot: Any = None, settings: RealArmSetti
     station.inputs = inputs  # keep the subscriptions alive
     return station
 
-
-def _rate(node: Any) -> float:
-    """The hosting node's control rate (its `rate_hz` parameter), 5 Hz if it has none."""
-    try:
-        return float(node.get_parameter("rate_hz").value)
-    except Exception:  # parameter not declared (yet)
-        return 5.0

@@ -73,7 +73,7 @@ class LocalizerNode(Node):
         self.localizer = None
 
     def _on_joints(self, msg) -> None:
-        from cog_core.kinematics import JOINT_NAMES
+        from cog_core.robot.kinematics import JOINT_NAMES
 
         pos = dict(zip(msg.name, msg.position))
         if all(n in pos for n in JOINT_NAMES):

@@ -1,6 +1,6 @@
 """Message conversions and small rclpy helpers shared by the COG nodes (Humble and Jazzy).
 
-Images are converted by hand with numpy (`cog_core.imagemsg`), never cv_bridge. Only APIs
+Images are converted by hand with numpy (`cog_core.vision.imagemsg`), never cv_bridge. Only APIs
 present in both Humble and Jazzy rclpy are used.
 """
 
@@ -17,7 +17,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float32MultiArray, String
 
-from cog_core.imagemsg import fill_image_msg, rgb_from_image_msg
+from cog_core.vision.imagemsg import fill_image_msg, rgb_from_image_msg
 from cog_core.vision.camera import CameraIntrinsics, CameraModel, CameraPose, matrix_to_quat_xyzw, quat_xyzw_to_matrix
 
 # Latched: late subscribers (the localizer started after the camera) still get the calibration.
@@ -32,6 +32,13 @@ def param(node: Node, name: str, default: Any, description: str = "") -> Any:
     from rcl_interfaces.msg import ParameterDescriptor
 
     return node.declare_parameter(name, default, ParameterDescriptor(description=description)).value
+
+
+def control_rate(node: Node, default: float = 5.0) -> float:
+    """The node's control rate: its `rate_hz` parameter, `default` when it declares none."""
+    if not node.has_parameter("rate_hz"):
+        return default
+    return float(node.get_parameter("rate_hz").value)
 
 
 def monotonic() -> float:

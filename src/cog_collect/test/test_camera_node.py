@@ -63,7 +63,7 @@ def test_camera_node_publishes_frames_info_and_pose(tmp_path):
 
 
 def test_camera_node_rejects_a_missing_source(tmp_path):
-    from cog_core.capture import CaptureError
+    from cog_core.vision.capture import CaptureError
 
     with ros_session() as (ctx, ex):
         with pytest.raises(CaptureError, match="neither a device index, an existing file nor a URL"):

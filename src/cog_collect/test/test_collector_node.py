@@ -86,7 +86,7 @@ def test_stop_aborts_the_running_episode_and_shutdown_closes_the_bag(tmp_path):
         spin_until(ex, lambda: False, timeout=0.1)
         assert node.recorder.episodes_written == done and not node.runner.in_episode
         assert call(ex, start, Trigger.Request()).success
-        assert spin_until(ex, lambda: node.runner.in_episode and node.runner._open["steps"] >= 2, timeout=10.0)
+        assert spin_until(ex, lambda: node.runner.in_episode and node.runner.open_episode.steps >= 2, timeout=10.0)
         ex.remove_node(node)
         node.destroy_node()  # shutdown in the middle of an episode: the bag closes, the partial episode is dropped
         complete = node.recorder.episodes_written

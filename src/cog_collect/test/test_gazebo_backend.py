@@ -16,8 +16,9 @@ from trajectory_msgs.msg import JointTrajectory  # noqa: E402
 from cog_collect import backends, ros_io  # noqa: E402
 from cog_collect.gazebo_backend import FINGER_CLOSED, FINGER_OPEN  # noqa: E402
 from cog_collect.testing import ros_session, spin_until  # noqa: E402
-from cog_core.control import NEUTRAL_JOINTS  # noqa: E402
-from cog_core.kinematics import JOINT_NAMES, SLEEP_JOINTS, ArmKinematics  # noqa: E402
+from cog_core.robot.action import NEUTRAL_JOINTS  # noqa: E402
+from cog_core.robot.ik import ArmKinematics  # noqa: E402
+from cog_core.robot.kinematics import JOINT_NAMES, SLEEP_JOINTS  # noqa: E402
 
 
 class FakeGazebo:

@@ -14,9 +14,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from cog_core.control import NEUTRAL_JOINTS
-from cog_core.kinematics import JOINT_NAMES, SLEEP_JOINTS
-from cog_core.real_arm import HardwareArm, RealArmSettings
+from cog_core.robot.action import NEUTRAL_JOINTS
+from cog_core.robot.kinematics import JOINT_NAMES, SLEEP_JOINTS
+from cog_core.robot.hardware import HardwareArm, RealArmSettings
 from cog_collect.interbotix_backend import InterbotixDriver
 
 NAMES = list(JOINT_NAMES) + ["gripper", "left_finger", "right_finger"]
@@ -140,7 +140,7 @@ def test_api_limit_refusal_and_effort_halt():
 
 
 def test_station_on_a_real_node_uses_camera_topic_and_object_estimate():
-    rclpy = pytest.importorskip("rclpy", reason="rclpy is not installed (bash scripts/bootstrap.sh installs the Jazzy wheels)")
+    pytest.importorskip("rclpy", reason="rclpy is not installed (bash scripts/bootstrap.sh installs the Jazzy wheels)")
     from geometry_msgs.msg import PointStamped
     from rclpy.node import Node
 

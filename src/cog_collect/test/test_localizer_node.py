@@ -20,7 +20,7 @@ TOLERANCE_M = 0.015  # 1.5 cm: ~5 pixels at 320x240; grasp thresholds are ~4 cm
 
 
 def test_localizer_finds_the_sim_object_within_tolerance():
-    from cog_core.sim_station import SimStation
+    from cog_core.stations.sim import SimStation
 
     station = SimStation("pick_place/object_on_table", camera_width=320, camera_height=240)
     try:

@@ -34,7 +34,7 @@ def _coerce(value: Any, annotation: Any, name: str) -> Any:
             except (ConfigError, ValueError, TypeError) as err:
                 errors.append(str(err))
         raise ConfigError(f"{name}: {value!r} fits none of {annotation}")
-    if dataclasses.is_dataclass(annotation):
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
         if isinstance(value, annotation):
             return value
         if not isinstance(value, Mapping):
@@ -73,7 +73,7 @@ def _coerce(value: Any, annotation: Any, name: str) -> Any:
 def from_dict(cls: type[T], data: Mapping[str, Any], prefix: str = "") -> T:
     """Build dataclass `cls` from a mapping, rejecting unknown keys with a clear message."""
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = {f.name for f in dataclasses.fields(typing.cast(Any, cls))}
     unknown = sorted(set(data) - names)
     if unknown:
         raise ConfigError(

@@ -1,9 +1,10 @@
 """policy_node: an exported COG policy driving the arm at a fixed rate, with safety.
 
 A thin shell over `cog_core`: `cog_core.rl.runtime.PolicyRuntime` computes actions,
-`cog_core.safety` decides whether one may be sent (metadata check, image watchdog, maximum
-episode length) and logs the policy's episodes to rosbag2, the arm backend applies it with
-the per-step limits and workspace box of `cog_core.control`.
+`cog_core.stations.policy_meta` checks the model against the setup, `cog_core.stations.policy_loop`
+decides whether an action may be sent (image watchdog, maximum episode length) and logs the
+policy's episodes to rosbag2, the arm backend applies it with
+the per-step limits and workspace box of `cog_core.robot.action`.
 
 Parameters: ``model`` (export directory with policy.json + policy.pt), ``rate_hz``,
 ``image_topic``, ``image_size``, ``image_timeout_s``, ``max_episode_steps``, ``autostart``,
@@ -37,7 +38,8 @@ class PolicyNode(Node):
         super().__init__("policy", **kwargs)
         from cog_core.bag import BagRecorder
         from cog_core.rl.runtime import PolicyRuntime
-        from cog_core.safety import LoopSettings, PolicyLoop, metadata_summary, require_compatible
+        from cog_core.stations.policy_loop import LoopSettings, PolicyLoop
+        from cog_core.stations.policy_meta import PolicyMetadata, require_compatible
 
         p = ros_io.param
         model = p(self, "model", "", "policy export directory (policy.json + policy.pt from `cogrl export`)")
@@ -58,7 +60,8 @@ class PolicyNode(Node):
         settings.initial_condition = bp.condition if bp.backend == "sim" else "real"
 
         self.runtime = PolicyRuntime.load(Path(model).expanduser())
-        require_compatible(self.runtime.meta, image_size=settings.image_size)  # refuse before the arm moves
+        meta = PolicyMetadata.from_dict(self.runtime.meta)
+        require_compatible(meta, image_size=settings.image_size)  # refuse before the arm moves
         self.station = make_station(self, bp)
         self.sim_publisher = SimPublisher(self, self.station, bp) if (bp.publish_camera and hasattr(self.station, "camera_image")) else None
         self.recorder = None
@@ -71,8 +74,8 @@ class PolicyNode(Node):
                                         custom_data={"cog.role": "policy", "cog.backend": bp.backend,
                                                      "cog.source": "cog_policy/policy_node", "cog.model": str(model)})
         self.loop = PolicyLoop(self.runtime.act, self.station, settings, recorder=self.recorder,
-                               policy_name=f"policy:{self.runtime.meta.get('provenance', {}).get('algo', 'unknown')}",
-                               policy_params={"model": str(model), "meta": metadata_summary(self.runtime.meta)},
+                               policy_name=f"policy:{meta.algo}",
+                               policy_params={"model": str(model), "meta": meta.summary()},
                                obs_keys=tuple(self.runtime.keys))
         self.settings = settings
         self.actions_sent = 0
@@ -85,7 +88,7 @@ class PolicyNode(Node):
         self.timer = self.create_timer(1.0 / settings.rate_hz, self._tick)
         self._publish_status()
         self.get_logger().info(
-            f"policy {model} ({metadata_summary(self.runtime.meta)}) on backend {bp.backend} at {settings.rate_hz:g} Hz; "
+            f"policy {model} ({meta.summary()}) on backend {bp.backend} at {settings.rate_hz:g} Hz; "
             f"images from {image_topic}; " + ("waiting for ~/start" if not self.autostart else "autostart"))
 
     def _publish_status(self) -> None:
@@ -99,7 +102,7 @@ class PolicyNode(Node):
         return None if len(t) < 2 else (len(t) - 1) / max(t[-1] - t[0], 1e-9)
 
     def _on_image(self, msg) -> None:
-        from cog_core.imagemsg import square_resize
+        from cog_core.vision.imagemsg import square_resize
 
         try:
             frame = square_resize(ros_io.rgb_of(msg), self.settings.image_size)

@@ -18,7 +18,7 @@ from std_srvs.srv import Trigger  # noqa: E402
 
 from cog_collect.ros_io import image_msg  # noqa: E402
 from cog_collect.testing import call, ros_session, spin_until  # noqa: E402
-from cog_core.control import ActionLimits  # noqa: E402
+from cog_core.robot.action import ActionLimits  # noqa: E402
 from cog_policy.policy_node import PolicyNode  # noqa: E402
 from cog_policy.testing import export_small_policy  # noqa: E402
 
@@ -110,7 +110,6 @@ def test_policy_stops_within_one_period_on_stale_images_and_on_the_stop_service(
         assert spin_until(ex, lambda: len(actions) >= 5, timeout=3.0)
         # 1) images stop: no action later than one period after the watchdog timeout
         feeder.cancel()
-        t_stop_images = last_pub[0]
         spin_until(ex, lambda: False, timeout=timeout + 5 * period)
         assert node.loop.status.startswith("stopped:stale camera image"), node.loop.status
         last_action = max(node.sent_times)  # the tick that sent it (the probe may receive it later)
@@ -142,7 +141,7 @@ def test_policy_stops_within_one_period_on_stale_images_and_on_the_stop_service(
 
 
 def test_policy_node_refuses_a_mismatched_model(tmp_path):
-    from cog_core.safety import PolicyMetadataError
+    from cog_core.stations.policy_meta import PolicyMetadataError
 
     model = export_small_policy(tmp_path / "model64", image_size=64)
     with ros_session() as (ctx, ex):

@@ -20,7 +20,7 @@ import numpy as np
 
 from cog_core.bag import schema
 from cog_core.bag.recovery import iter_bag_messages
-from cog_core.control import ACTION_DIM
+from cog_core.robot.action import ACTION_DIM
 
 BAG_FILE_SUFFIXES = (".mcap", ".db3")
 
@@ -202,13 +202,13 @@ class BagReader:
                         done.add(eid)
                         self.stats.aborted += 1
                         continue
-                    part = partial.get(eid)
-                    if part is None:
+                    pending = partial.get(eid)
+                    if pending is None:
                         if eid not in done:
                             self.problem(bag, eid, "episode summary without any Step records; episode lost")
                         continue
-                    part.summary = summary
-                    if part.last_index is not None:
+                    pending.summary = summary
+                    if pending.last_index is not None:
                         done.add(eid)
                         ep = self._finish(eid, partial.pop(eid))
                         if ep is not None:
@@ -290,8 +290,3 @@ class BagReader:
             stamps=np.array([int(s.header.stamp.sec) * 1_000_000_000 + int(s.header.stamp.nanosec) for s in steps], dtype=np.int64),
             summary=summary,
         )
-
-
-def read_episodes(paths: Iterable[str | Path], on_problem: Callable[[Problem], None] | None = None) -> Iterator[Episode]:
-    """Yield the complete, valid episodes of the given bags (problems go to `on_problem`)."""
-    yield from BagReader(paths, on_problem).episodes()

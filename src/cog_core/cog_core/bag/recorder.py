@@ -30,7 +30,8 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 
 from cog_core import __version__
 from cog_core.bag import schema
-from cog_core.control import ACTION_DIM
+from cog_core.files import atomic_write_text
+from cog_core.robot.action import ACTION_DIM
 
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 FORMAT_VERSION = "1"
@@ -113,8 +114,8 @@ class BagRecorder:
         self._Step = self._store.types[schema.STEP_TYPE]
         self._Summary = self._store.types[schema.SUMMARY_TYPE]
         self._writer: Writer | None = None
-        self._conn_step = None
-        self._conn_summary = None
+        self._conn_step: Any = None  # rosbags Connections of the open segment
+        self._conn_summary: Any = None
         self._seg_index = -1
         self._seg_path: Path | None = None
         self._seg_counts = {"step": 0, "summary": 0}
@@ -130,7 +131,7 @@ class BagRecorder:
         self.bytes_written = 0
 
     # ------------------------------------------------------------------ context manager
-    def __enter__(self) -> "BagRecorder":
+    def __enter__(self) -> BagRecorder:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
@@ -329,7 +330,8 @@ class BagRecorder:
         if self.storage == "sqlite3":
             # Keep an episode's pages in memory until commit, so a crash never leaves
             # half-written pages in the database file.
-            writer.storage.conn.execute("PRAGMA cache_size=-131072")
+            storage: Any = writer.storage  # rosbags' sqlite3 plugin (internals, checked by _check_flush_support)
+            storage.conn.execute("PRAGMA cache_size=-131072")
         self._conn_step = writer.add_connection(schema.STEP_TOPIC, schema.STEP_TYPE, typestore=self._store)
         self._conn_summary = writer.add_connection(schema.SUMMARY_TOPIC, schema.SUMMARY_TYPE, typestore=self._store)
         self._writer = writer
@@ -348,7 +350,7 @@ class BagRecorder:
     def _commit(self) -> None:
         """Make everything written so far durable and readable, then maybe rotate."""
         assert self._writer is not None and self._seg_path is not None
-        st = self._writer.storage
+        st: Any = self._writer.storage  # rosbags' storage plugin (internals, checked by _check_flush_support)
         if self.storage == "mcap":
             if st.chunk.bio.tell():
                 st.close_chunk()
@@ -367,7 +369,8 @@ class BagRecorder:
         """Atomically write a provisional metadata.yaml describing what is durable now."""
         assert self._writer is not None and self._seg_path is not None
         w = self._writer
-        fname = w.storage.path.name
+        storage: Any = w.storage
+        fname = storage.path.name
         count = sum(self._seg_counts.values())
         duration = max(0, self._seg_t1 - self._seg_t0)
         topics = []
@@ -406,9 +409,8 @@ class BagRecorder:
             "ros_distro": "rosbags",
         }
         target = self._seg_path / "metadata.yaml"
-        tmp = target.with_suffix(".yaml.tmp")
-        tmp.write_text(yaml.dump({"rosbag2_bagfile_information": info}, Dumper=_DUMPER, sort_keys=False), encoding="utf-8")
-        os.replace(tmp, target)
+        text = yaml.dump({"rosbag2_bagfile_information": info}, Dumper=_DUMPER, sort_keys=False)
+        atomic_write_text(target, text, durable=self.fsync)
 
 
 def _check_flush_support(writer: Writer, storage: str) -> None:

@@ -41,7 +41,7 @@ def _metadata(bag: Path) -> dict | None:
     try:
         info = yaml.safe_load((bag / "metadata.yaml").read_text(encoding="utf-8"))["rosbag2_bagfile_information"]
         return info if isinstance(info, dict) else None
-    except Exception:  # missing or damaged metadata: treated as absent
+    except Exception:  # noqa: BLE001 - missing or damaged metadata: treated as absent
         return None
 
 
@@ -96,7 +96,7 @@ def iter_bag_messages(bag: Path, problem: ProblemFn) -> Iterator[Item]:
                     yielded += 1
                     try:
                         msg = reader.deserialize(raw, conn.msgtype)
-                    except Exception as err:  # damaged payload: skip this message only
+                    except Exception as err:  # noqa: BLE001 - damaged payload: skip this message only
                         problem(bag, None, f"undecodable {conn.msgtype} message #{yielded}: {err}; skipped", True)
                         continue
                     yield KINDS[conn.msgtype], msg, len(raw)
@@ -114,8 +114,8 @@ def iter_bag_messages(bag: Path, problem: ProblemFn) -> Iterator[Item]:
     recovered = 0
     skip = yielded
     for f in files:
-        reader = _recover_mcap if f.suffix == ".mcap" else _recover_sqlite
-        for item in reader(f, bag, problem):
+        recover = _recover_mcap if f.suffix == ".mcap" else _recover_sqlite
+        for item in recover(f, bag, problem):
             if item[0] is not None:
                 recovered += 1
                 if skip:  # already yielded by the normal path before it failed
@@ -161,12 +161,12 @@ def _recover_mcap(path: Path, bag: Path, problem: ProblemFn) -> Iterator[Item]:
                         continue
                     try:
                         msg = store.deserialize_cdr(bytes(rec.data), sch.name)
-                    except Exception as err:
+                    except Exception as err:  # noqa: BLE001 - damaged bytes fail in any decoder
                         problem(bag, None, f"{path.name}: undecodable {sch.name} message #{count}: {err}; skipped", True)
                         continue
                     yield KINDS[sch.name], msg, len(rec.data)
         # A complete file ends with a footer; StreamReader stops there.
-    except Exception as err:  # truncation or damage: keep what came before it
+    except Exception as err:  # noqa: BLE001 - truncation or damage: keep what came before it
         problem(bag, None, f"{path.name} is truncated or damaged after {count} messages ({type(err).__name__}: {err or 'end of file'}); kept the messages before that point", False)
 
 
@@ -176,12 +176,12 @@ def _store_from_schema(sch: Any, path: Path, bag: Path, problem: ProblemFn) -> T
             raise ValueError(f"schema encoding {sch.encoding!r} is not ros2msg")
         store = get_typestore(Stores.ROS2_HUMBLE)
         store.register(get_types_from_msg(bytes(sch.data).decode("utf-8"), sch.name))
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - damaged bytes fail in any decoder
         problem(bag, None, f"{path.name}: the embedded definition of {sch.name} is unusable ({err}); its messages are skipped", True)
         return None
-    err = _check_fields(store, sch.name)
-    if err:
-        problem(bag, None, err + "; its messages are skipped", True)
+    mismatch = _check_fields(store, sch.name)
+    if mismatch:
+        problem(bag, None, mismatch + "; its messages are skipped", True)
         return None
     return store
 
@@ -197,7 +197,7 @@ def _recover_sqlite(path: Path, bag: Path, problem: ProblemFn) -> Iterator[Item]
                 if side.exists():
                     shutil.copyfile(side, copy.with_name(copy.name + suffix))
             conn = sqlite3.connect(str(copy))  # read-write: a hot journal is rolled back here
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - damaged bytes fail in any decoder
             problem(bag, None, f"{path.name}: cannot open ({type(err).__name__}: {err})", True)
             return
         try:
@@ -210,15 +210,15 @@ def _recover_sqlite(path: Path, bag: Path, problem: ProblemFn) -> Iterator[Item]
                     if name in KINDS:
                         try:
                             custom.register(get_types_from_msg(text, name))
-                        except Exception:
+                        except Exception:  # noqa: BLE001 - damaged bytes fail in any decoder
                             ok = False
                 if ok:
                     store = custom
             topics = {tid: ttype for tid, ttype in conn.execute("SELECT id, type FROM topics")}
             for msgtype in set(topics.values()) & set(KINDS):
-                err = _check_fields(store, msgtype)
-                if err:
-                    problem(bag, None, err + "; its messages are skipped", True)
+                mismatch = _check_fields(store, msgtype)
+                if mismatch:
+                    problem(bag, None, mismatch + "; its messages are skipped", True)
                     topics = {k: v for k, v in topics.items() if v != msgtype}
             for tid, _ts, data in conn.execute("SELECT topic_id, timestamp, data FROM messages ORDER BY timestamp, id"):
                 count += 1
@@ -228,11 +228,11 @@ def _recover_sqlite(path: Path, bag: Path, problem: ProblemFn) -> Iterator[Item]
                     continue
                 try:
                     msg = store.deserialize_cdr(bytes(data), msgtype)
-                except Exception as err:
+                except Exception as err:  # noqa: BLE001 - damaged bytes fail in any decoder
                     problem(bag, None, f"{path.name}: undecodable {msgtype} message #{count}: {err}; skipped", True)
                     continue
                 yield KINDS[msgtype], msg, len(data)
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - damaged bytes fail in any decoder
             problem(bag, None, f"{path.name} is damaged after {count} messages ({type(err).__name__}: {err}); kept the messages before that point", True)
         finally:
             conn.close()

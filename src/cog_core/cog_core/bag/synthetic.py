@@ -8,13 +8,14 @@ of (seed, episode index), so a test can regenerate exactly what was written.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from cog_core.bag.recorder import BagRecorder
-from cog_core.control import ACTION_DIM, STATE_DIM
+from cog_core.robot.action import ACTION_DIM, STATE_DIM
 
 POLICIES = ("grasp", "pick_place", "drawer_open", "drawer_close")
 CONDITIONS = ("drawer/open", "drawer/closed", "drawer/blocked_by_object")
@@ -91,7 +92,7 @@ def write_synthetic_run(out_dir: str | Path, n_episodes: int, *, seed: int = 0, 
     return episodes
 
 
-def write_raw_bag(path: str | Path, steps: list[dict], *, storage: str = "mcap", summaries: list[dict] = (), foreign_topics: bool = False) -> Path:
+def write_raw_bag(path: str | Path, steps: list[dict], *, storage: str = "mcap", summaries: Sequence[dict] = (), foreign_topics: bool = False) -> Path:
     """Write arbitrary (possibly invalid) Step/EpisodeSummary records straight to a bag.
 
     Each dict in `steps` overrides the fields of a default Step (episode "e", step 0, 48x48

@@ -37,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Collect and print the summary."""
     from cog_core.cli import UserError
-    from cog_core.collect import CollectConfig, collect, print_summary
+    from cog_core.experiments.collect import CollectConfig, collect, print_summary
 
     cfg = CollectConfig(
         preset=args.preset, out=args.out, scale=args.scale, episodes=args.episodes, workers=args.workers,

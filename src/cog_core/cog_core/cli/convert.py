@@ -67,13 +67,13 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as err:
         raise UserError(str(err)) from None
-    err = Console(stderr=True)
+    err_console = Console(stderr=True)
     bar = tqdm(desc="converting", unit="ep", disable=args.quiet, file=sys.stderr)
 
     def on_problem(p) -> None:
         tag = "[red]dropped[/red]" if p.dropped else "[yellow]note[/yellow]"
         bar.clear()
-        err.print(f"{tag} {p}", highlight=False)
+        err_console.print(f"{tag} {p}", highlight=False)
         bar.refresh()
 
     def on_episode(res) -> None:
@@ -106,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
     if dropped:
         msg = f"{len(dropped)} problem(s) dropped data (listed above); {out} holds everything that was recovered"
         if args.skip_bad:
-            err.print(f"[yellow]warning:[/yellow] {msg} (--skip-bad)", highlight=False)
+            err_console.print(f"[yellow]warning:[/yellow] {msg} (--skip-bad)", highlight=False)
             return 0
-        err.print(f"[red]error:[/red] {msg}; pass --skip-bad to accept this", highlight=False)
+        err_console.print(f"[red]error:[/red] {msg}; pass --skip-bad to accept this", highlight=False)
         return 1
     return 0

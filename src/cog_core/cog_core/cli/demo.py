@@ -7,7 +7,7 @@ import argparse
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `cogrl demo`."""
-    from cog_core.demo import DemoConfig
+    from cog_core.experiments.demo import DemoConfig
 
     d = DemoConfig()
     p = sub.add_parser(
@@ -36,8 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the demo."""
     from cog_core.cli import UserError
-    from cog_core.demo import DemoConfig, run_demo
-    from cog_core.pipeline import CollectionMismatch
+    from cog_core.experiments.demo import DemoConfig, run_demo
+    from cog_core.experiments.pipeline import CollectionMismatch
 
     cfg = DemoConfig(
         out=args.out, seed=args.seed, steps=args.steps, obs=args.obs, prior_scale=args.prior_scale,

@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from cog_core.control import ActionLimits
+    from cog_core.robot.action import ActionLimits
     from cog_core.sim import CONDITIONS, CONTROL_HZ
 
     table = Table(title="COG simulator: initial conditions")

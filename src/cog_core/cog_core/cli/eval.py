@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from cog_core.cli import UserError
-    from cog_core.evaluate import evaluate, print_results, write_results
+    from cog_core.experiments.evaluate import evaluate, print_results, write_results
 
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     video_dir = args.video_dir or (str(Path(args.run) / "videos") if args.videos else None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import cast
 
 from cog_core.cli import UserError
 
@@ -37,10 +38,11 @@ def run(args: argparse.Namespace) -> int:
 
     from cog_core.rl.checkpoint import CheckpointError
     from cog_core.rl.export import export_policy
+    from cog_core.rl.run_dir import RunDir
     from cog_core.rl.runtime import PolicyRuntime
 
     src = Path(args.run)
-    ckpt = src / "checkpoint.pt" if src.is_dir() else src
+    ckpt = RunDir(src).checkpoint if src.is_dir() else src
     if not ckpt.is_file():
         raise UserError(f"{ckpt} does not exist; point --run at a run directory made by `cogrl train`")
     try:
@@ -54,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     if args.check:
         obs = {}
         for k in rt.keys:
-            obs[k] = np.zeros((rt.image_size, rt.image_size, 3), np.uint8) if k == "image" else np.zeros(rt.vec_dim, np.float32)
+            size = cast(int, rt.image_size)  # set whenever the policy observes images
+            obs[k] = np.zeros((size, size, 3), np.uint8) if k == "image" else np.zeros(rt.vec_dim, np.float32)
         rt.act(obs)
         t = time.perf_counter()
         for _ in range(50):

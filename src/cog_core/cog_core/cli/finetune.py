@@ -61,10 +61,11 @@ def run(args: argparse.Namespace) -> int:
     from cog_core.rl.config import TrainConfig
     from cog_core.rl.data import DataMismatch, load_train_data, run_dataset
     from cog_core.rl.finetune import FinetuneConfig, Finetuner
+    from cog_core.rl.run_dir import RunDir
     from cog_core.rl.trainer import Trainer
 
     run_dir = Path(args.run)
-    ckpt = run_dir / "checkpoint.pt"
+    ckpt = RunDir(run_dir).checkpoint
     ft_cfg = FinetuneConfig(condition=args.condition, episodes=args.episodes, updates_per_step=args.updates_per_step,
                             online_fraction=args.online_fraction, eval_interval=args.eval_interval,
                             eval_episodes=args.eval_episodes, seed=args.seed, lr_decay_from=args.lr_decay_from)

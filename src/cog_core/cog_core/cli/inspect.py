@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
+from typing import Any
 from pathlib import Path
 
 from cog_core.cli import UserError
+from cog_core.files import atomic_write
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -29,8 +30,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the statistics tables and write the images."""
-    import h5py
-    import numpy as np
     from rich.console import Console
     from rich.table import Table
 
@@ -100,9 +99,7 @@ def _contact_sheet(data, names, cols: int, scale: int):
 def _write_image(path: Path, img) -> None:
     import imageio.v2 as imageio
 
-    tmp = path.with_name(f".{path.name}.tmp")
-    imageio.imwrite(tmp, img, format="png")
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: imageio.imwrite(tmp, img, format="png"))
 
 
 def _write_clip(path: Path, data, names, scale: int) -> None:
@@ -112,16 +109,14 @@ def _write_clip(path: Path, data, names, scale: int) -> None:
 
     eps = [np.concatenate([data[n]["obs/image"][:], data[n]["next_obs/image"][-1:]]) for n in names]
     T = max(len(e) for e in eps)
-    frames = []
+    frames: list[Any] = []
     for t in range(T):
         row = [np.pad(_up(e[min(t, len(e) - 1)], scale), ((1, 1), (1, 1), (0, 0))) for e in eps]
         frames.append(np.concatenate(row, axis=1))
     if path.suffix == ".mp4":  # codecs want sizes divisible by 16
         h, w = frames[0].shape[:2]
         frames = [np.pad(f, ((0, -h % 16), (0, -w % 16), (0, 0))) for f in frames]
-    tmp = path.with_name(f".tmp.{path.name}")
     if path.suffix == ".gif":
-        imageio.mimsave(tmp, frames, format="GIF", duration=0.1, loop=0)
+        atomic_write(path, lambda tmp: imageio.mimsave(tmp, frames, format="GIF", duration=0.1, loop=0))
     else:
-        imageio.mimsave(tmp, frames, format="FFMPEG", fps=10)
-    tmp.replace(path)
+        atomic_write(path, lambda tmp: imageio.mimsave(tmp, frames, format="FFMPEG", fps=10))

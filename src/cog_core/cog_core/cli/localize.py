@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from cog_core.cli import UserError
-    from cog_core.cli.calibrate import list_images, load_intrinsics, load_pose, parse_floats, read_rgb, write_rgb
+    from cog_core.cli.files import list_images, load_intrinsics, load_pose, parse_floats, read_rgb, write_rgb
     from cog_core.config import ConfigError, load_config
     from cog_core.vision.camera import CameraModel
     from cog_core.vision.localize import Localizer, LocalizerConfig, annotate

@@ -13,7 +13,7 @@ def _csv(text: str | None) -> tuple[str, ...] | None:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `cogrl table`."""
     from cog_core.rl.config import OBS_MODES
-    from cog_core.table import METHODS, SCENES, TABLE_PRESETS
+    from cog_core.experiments.table1.config import METHODS, SCENES, TABLE_PRESETS
 
     p = sub.add_parser(
         "table",
@@ -83,10 +83,10 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from cog_core.cli import UserError
-    from cog_core.pipeline import CollectionMismatch
-    from cog_core.table import (
-        collect_report, merge_report, parse_scales, parse_steps, recorded_sizes, run_table, table_config, write_report,
-    )
+    from cog_core.experiments.pipeline import CollectionMismatch
+    from cog_core.experiments.table1.config import parse_scales, parse_steps, table_config
+    from cog_core.experiments.table1.report import collect_report, merge_report, write_report
+    from cog_core.experiments.table1.run import recorded_sizes, run_table
 
     seeds = _csv(args.seeds)
     try:

@@ -65,19 +65,17 @@ def _overrides(args: argparse.Namespace) -> list[str]:
     return out + list(args.set)
 
 
-EVAL_SETTINGS = "eval_settings.json"  # a run's --eval-conditions/--eval-episodes, reused by --resume
-
-
 def _resume_defaults(args: argparse.Namespace, meta: dict, out: Path) -> None:
     """Fill what --resume was not given from the run: its datasets and evaluation settings."""
     from cog_core.rl.data import run_dataset
+    from cog_core.rl.run_dir import RunDir
 
     for role in ("task", "prior"):
         try:
             setattr(args, role, run_dataset(meta, role, getattr(args, role)))
         except FileNotFoundError as err:
             raise UserError(str(err)) from None
-    settings = out / EVAL_SETTINGS
+    settings = RunDir(out).eval_settings
     if args.eval_conditions is None and settings.is_file():
         saved = json.loads(settings.read_text())
         args.eval_conditions, args.eval_episodes = saved["conditions"], saved["episodes"]
@@ -94,10 +92,13 @@ def run(args: argparse.Namespace) -> int:
     from cog_core.rl.config import TrainConfig
     from cog_core.rl.data import DataMismatch, load_train_data
     from cog_core.rl.evaluation import sim_eval_fn
+    from cog_core.files import atomic_write_text
+    from cog_core.rl.run_dir import RunDir
     from cog_core.rl.trainer import Trainer
 
     out = Path(args.out)
-    ckpt = out / "checkpoint.pt"
+    run = RunDir(out)
+    ckpt = run.checkpoint
     try:
         if args.resume:
             if not ckpt.is_file():
@@ -132,15 +133,15 @@ def run(args: argparse.Namespace) -> int:
     if args.eval_conditions:
         eval_fn = sim_eval_fn([c for c in args.eval_conditions.split(",") if c], args.eval_episodes)
         out.mkdir(parents=True, exist_ok=True)
-        (out / EVAL_SETTINGS).write_text(json.dumps({"conditions": args.eval_conditions, "episodes": args.eval_episodes}))
+        atomic_write_text(run.eval_settings, json.dumps({"conditions": args.eval_conditions, "episodes": args.eval_episodes}))
     try:
         if args.resume:
             trainer = Trainer.resume(out, data, eval_fn, steps=cfg.steps)
         else:
             if args.force and ckpt.exists():
                 ckpt.unlink()
-                (out / "metrics.csv").unlink(missing_ok=True)
-                (out / "eval.jsonl").unlink(missing_ok=True)
+                run.metrics.unlink(missing_ok=True)
+                run.eval_log.unlink(missing_ok=True)
             trainer = Trainer(cfg, data, out, eval_fn)
     except DataMismatch as err:
         raise UserError(str(err)) from None

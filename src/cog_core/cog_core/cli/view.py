@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cog_core.files import atomic_write
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `cogrl view`."""
@@ -25,32 +27,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def render_condition(condition: str, seed: int, image_size: int, size: int):
-    """Return an RGB array: the large render beside the upscaled observation."""
-    import numpy as np
-
-    from cog_core.sim import make_env
-
-    env = make_env(condition, image_size=image_size, render_size=size)
-    try:
-        obs, _ = env.reset(seed=seed)
-        big = env.render()
-    finally:
-        env.close()
-    scale = size // image_size
-    small = np.kron(obs["image"], np.ones((scale, scale, 1), dtype=np.uint8))
-    pad = np.full((size, size, 3), 255, np.uint8)
-    pad[: small.shape[0], : small.shape[1]] = small
-    gap = np.full((size, 8, 3), 255, np.uint8)
-    return np.concatenate([big, gap, pad], axis=1)
-
-
 def run(args: argparse.Namespace) -> int:
     """Write the picture(s)."""
     import imageio.v2 as imageio
 
     from cog_core.cli import UserError
     from cog_core.sim import CONDITIONS
+    from cog_core.sim.render import render_condition
 
     if args.condition != "all" and args.condition not in CONDITIONS:
         raise UserError(f"unknown condition {args.condition!r}; run `cogrl envs` to list them ({', '.join(CONDITIONS)})")
@@ -63,29 +46,6 @@ def run(args: argparse.Namespace) -> int:
         targets = [(args.condition, Path(args.out))]
     for cond, path in targets:
         image = render_condition(cond, args.seed, args.image_size, args.size)
-        tmp = path.with_name(path.name + ".tmp.png")
-        imageio.imwrite(tmp, image)
-        tmp.replace(path)
+        atomic_write(path, lambda tmp: imageio.imwrite(tmp, image, format="png"))
         print(f"{cond}: wrote {path}")
     return 0
-
-
-def render_scenes(out_dir: Path, seed: int = 0, size: int = 240) -> Path:
-    """One PNG per initial condition in `out_dir`, plus a contact sheet next to it; returns the sheet."""
-    import imageio.v2 as imageio
-    import numpy as np
-
-    from cog_core.sim import CONDITIONS
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tiles = []
-    for name in CONDITIONS:
-        image = render_condition(name, seed, 48, size)
-        imageio.imwrite(out_dir / f"{name.replace('/', '__')}.png", image)
-        tiles.append(image)
-    rows = [np.concatenate(tiles[i : i + 2], axis=1) for i in range(0, len(tiles), 2)]
-    sheet = out_dir.with_suffix(".png")
-    imageio.imwrite(sheet, np.concatenate(rows, axis=0))
-    print(f"  {len(tiles)} initial conditions -> {out_dir}/, contact sheet {sheet}")
-    return sheet

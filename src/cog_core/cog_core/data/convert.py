@@ -22,8 +22,9 @@ import h5py
 import numpy as np
 
 from cog_core import __version__
-from cog_core.bag.reader import BagReader, Episode, Problem
-from cog_core.control import ACTION_NAMES, STATE_NAMES
+from cog_core.bag.reader import BagReader, Problem
+from cog_core.files import replace_with
+from cog_core.robot.action import ACTION_NAMES, STATE_NAMES
 
 ROLES = ("prior", "task")
 FORMAT = "cog_widowx_hdf5"
@@ -151,7 +152,8 @@ def convert_bags(
     try:
         with h5py.File(tmp, "w") as h5:
             data = h5.create_group("data")
-            success_names, failure_names = [], []
+            success_names: list[str] = []
+            failure_names: list[str] = []
             for ep in reader.episodes():
                 if not (_matches(ep.task, options.tasks) and _matches(ep.initial_condition, options.conditions)
                         and _matches(ep.policy, options.policies)
@@ -203,8 +205,8 @@ def convert_bags(
                 (success_names if ep.success else failure_names).append(name)
                 result.episodes += 1
                 result.transitions += T
-                key = (ep.task, ep.initial_condition, ep.policy)
-                grp = result.groups.setdefault(key, {"episodes": 0, "transitions": 0, "successes": 0, "return": 0.0})
+                group = (ep.task, ep.initial_condition, ep.policy)
+                grp = result.groups.setdefault(group, {"episodes": 0, "transitions": 0, "successes": 0, "return": 0.0})
                 grp["episodes"] += 1
                 grp["transitions"] += T
                 grp["successes"] += int(ep.success)
@@ -240,7 +242,7 @@ def convert_bags(
                 "content_hash": result.content_hash, "num_episodes": result.episodes,
                 "cog": json.dumps(provenance, sort_keys=True), "format": FORMAT, "format_version": FORMAT_VERSION,
             })
-        os.replace(tmp, output)
+        replace_with(tmp, output)
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -54,8 +54,8 @@ def load_transitions(path: str | Path, *, obs_keys: Sequence[str] | None = None,
         missing = [k for k in keys if k not in available]
         if missing:
             raise DatasetError(f"{path}: has no obs key(s) {missing}; it has {available}")
-        obs = {k: [] for k in keys}
-        nxt = {k: [] for k in keys}
+        obs: dict[str, list[np.ndarray]] = {k: [] for k in keys}
+        nxt: dict[str, list[np.ndarray]] = {k: [] for k in keys}
         acts, rews, dones, eps = [], [], [], []
         for i, n in enumerate(names):
             g = data[n]

@@ -50,7 +50,7 @@ class Transitions:
             raise ValueError("Transitions.actions contains NaN or inf")
 
     @staticmethod
-    def concatenate(parts: list["Transitions"]) -> "Transitions":
+    def concatenate(parts: list[Transitions]) -> Transitions:
         """Join several transition sets (e.g. prior + task) into one; episode ids stay unique."""
         if not parts:
             raise ValueError("nothing to concatenate")

@@ -6,12 +6,12 @@ Everything loads with ``torch.load(path, weights_only=True)``; nothing is pickle
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from cog_core.files import atomic_write
 
 CHECKPOINT_FORMAT = "cog_core.rl.checkpoint/1"
 
@@ -25,14 +25,7 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any], meta: dict[str, A
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = dict(payload, format=CHECKPOINT_FORMAT, meta_json=json.dumps(meta))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(doc, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: torch.save(doc, tmp))
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cog_core.rl.runtime import PolicyRuntime
+from cog_core.stations.rollout import run_episode
 
 
 def rollout_success(runtime: PolicyRuntime, condition: str, episodes: int, seed: int = 0) -> float:
     """Fraction of `episodes` sim episodes of `condition` that succeed at their final step."""
-    from cog_core.evaluate import run_episode
     from cog_core.sim import make_env
 
     env = make_env(condition, image_size=runtime.image_size or 48)

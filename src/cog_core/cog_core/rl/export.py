@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +10,8 @@ from typing import Any
 import torch
 
 from cog_core.config import from_dict, to_dict
-from cog_core.control import ACTION_DIM, ACTION_NAMES
+from cog_core.files import atomic_write, atomic_write_text
+from cog_core.robot.action import ACTION_DIM, ACTION_NAMES
 from cog_core.rl.checkpoint import load_checkpoint
 from cog_core.rl.config import TrainConfig
 from cog_core.rl.data import obs_keys_for
@@ -39,7 +38,7 @@ def policy_metadata(cfg: TrainConfig, spec: dict[str, Any], step: int, provenanc
             "dim": spec["action_dim"],
             "names": action_names,
             "range": [-1.0, 1.0],
-            "scaling": "normalised actions of cog_core.control: the arm backend scales them to per-step limits",
+            "scaling": "normalised actions of cog_core.robot.action: the arm backend scales them to per-step limits",
             "deterministic": "tanh(mean)",
         },
         "arch": cfg.arch if cfg.obs != "state" else "mlp",
@@ -55,17 +54,6 @@ def policy_metadata(cfg: TrainConfig, spec: dict[str, Any], step: int, provenanc
             "torch_version": torch.__version__,
         },
     }
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def model_from_checkpoint(checkpoint: str | Path) -> tuple[ActorCritic, TrainConfig, dict[str, Any]]:
@@ -100,6 +88,6 @@ def export_policy(checkpoint: str | Path, out_dir: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     weights = policy_state_dict(model, averaged_policy(ckpt))
     doc = policy_metadata(cfg, spec, meta["step"], {"data": meta.get("data", {}), "run": str(Path(checkpoint).resolve())})
-    _atomic_write(out / WEIGHTS_FILE, lambda tmp: torch.save(weights, tmp))
-    _atomic_write(out / META_FILE, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2) + "\n"))
+    atomic_write(out / WEIGHTS_FILE, lambda tmp: torch.save(weights, tmp))
+    atomic_write_text(out / META_FILE, json.dumps(doc, indent=2) + "\n")
     return out

@@ -22,9 +22,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from cog_core.files import atomic_write
 from cog_core.rl.cql import Batch
 from cog_core.rl.data import TrainData, obs_keys_for
+from cog_core.rl.evaluation import rollout_success
+from cog_core.rl.run_dir import RunDir
 from cog_core.rl.trainer import Trainer, cosine_decay, finite_or_raise
+from cog_core.stations.rollout import policy_observation
 
 
 @dataclass
@@ -153,8 +157,6 @@ class Finetuner:
 
     def collect_episode(self, env, index: int) -> tuple[bool, int]:
         """One stochastic-policy episode into the buffer; returns (success at the final step, length)."""
-        from cog_core.evaluate import policy_observation
-
         policy = self.trainer.runtime()
         conditions = self.cfg.conditions
         condition = conditions[(index - 1) % len(conditions)]
@@ -188,7 +190,6 @@ class Finetuner:
 
     def run(self, progress: bool = True) -> list[dict[str, Any]]:
         """Collect `episodes` episodes, training after each; evaluate every `eval_interval`. Returns the log rows."""
-        from cog_core.rl.evaluation import rollout_success
         from cog_core.sim import make_env
 
         self.out.mkdir(parents=True, exist_ok=True)
@@ -217,7 +218,7 @@ class Finetuner:
             rows.append(row)
             with log_path.open("a") as f:
                 f.write(json.dumps(row) + "\n")
-            self.trainer.save(self.out / "checkpoint.pt")
+            self.trainer.save(RunDir(self.out).checkpoint)
             if bar is not None:
                 detail = "" if len(conditions) == 1 else " (" + ", ".join(f"{c}: {r:.2f}" for c, r in by_condition.items()) + ")"
                 bar.write(f"episode {episode}: eval success {rate:.2f}{detail}, {self.cfg.eval_episodes} episodes each")
@@ -271,7 +272,5 @@ def plot_finetune(rows: list[dict[str, Any]], path: Path, condition: str) -> Non
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110), suffix=".png")
     plt.close(fig)
-    tmp.replace(path)

@@ -18,10 +18,8 @@ from torch import nn
 from cog_core.config import from_dict
 from cog_core.rl.config import TrainConfig
 from cog_core.rl.networks import ActorCritic, policy_parts, prepare_obs
+from cog_core.stations.policy_meta import EXPORT_FORMAT, META_FILE, WEIGHTS_FILE
 
-EXPORT_FORMAT = "cog_core.policy/1"
-WEIGHTS_FILE = "policy.pt"
-META_FILE = "policy.json"
 # Keys of an averaged policy's state dict (torch.optim.swa_utils.AveragedModel around a
 # ModuleDict of the actor's `encoder` and `head`) start with this.
 AVERAGE_PREFIX = "module."

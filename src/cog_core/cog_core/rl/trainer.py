@@ -23,6 +23,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
 from cog_core.config import from_dict, to_dict
+from cog_core.files import atomic_write_text
 from cog_core.rl.checkpoint import load_checkpoint, save_checkpoint
 from cog_core.rl.config import TrainConfig
 from cog_core.rl.cql import Agent
@@ -30,6 +31,7 @@ from cog_core.rl.data import DataMismatch, TrainData, phase_schedule
 from cog_core.rl.export import policy_metadata
 from cog_core.rl.malloc import keep_freed_memory
 from cog_core.rl.networks import ActorCritic, build_model
+from cog_core.rl.run_dir import RunDir
 from cog_core.rl.runtime import PolicyRuntime
 
 # An evaluation hook: (step, deterministic policy) -> scalar metrics to log.
@@ -179,7 +181,7 @@ class Trainer:
     @classmethod
     def resume(cls, run_dir: str | Path, data: TrainData, eval_fn: EvalFn | None = None, steps: int | None = None) -> "Trainer":
         """A trainer restored from `run_dir/checkpoint.pt` (optionally with a new total `steps`)."""
-        ckpt = Path(run_dir) / "checkpoint.pt"
+        ckpt = RunDir(run_dir).checkpoint
         meta = load_checkpoint(ckpt)["meta"]
         cfg = from_dict(TrainConfig, meta["config"])
         if steps is not None:
@@ -198,8 +200,9 @@ class Trainer:
     def _open_logs(self) -> None:
         assert self.run_dir is not None
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(self.cfg), sort_keys=False))
-        path = self.run_dir / "metrics.csv"
+        files = RunDir(self.run_dir)
+        atomic_write_text(files.config, yaml.safe_dump(to_dict(self.cfg), sort_keys=False))
+        path = files.metrics
         fields = ["step", "wall_s", "updates_per_s", *METRIC_KEYS]
         rows = []
         if path.is_file():  # resuming: drop rows logged after the checkpoint we restarted from
@@ -212,7 +215,7 @@ class Trainer:
         try:
             from torch.utils.tensorboard import SummaryWriter
 
-            self._tb = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.step)
+            self._tb = SummaryWriter(str(files.tensorboard), purge_step=self.step)
         except ImportError:  # tensorboard is a declared dependency; degrade to CSV only if absent
             self._tb = None
 
@@ -230,7 +233,7 @@ class Trainer:
         assert self.eval_fn is not None
         results = self.eval_fn(self.step, self.runtime())
         if self.run_dir is not None:
-            with (self.run_dir / "eval.jsonl").open("a") as f:
+            with RunDir(self.run_dir).eval_log.open("a") as f:
                 f.write(json.dumps({"step": self.step, **results}) + "\n")
             if self._tb is not None:
                 for k, v in results.items():
@@ -285,9 +288,9 @@ class Trainer:
                     if bar is not None:
                         bar.write(f"step {self.step}: eval " + ", ".join(f"{k}={v:.3g}" for k, v in res.items()))
                 if self.run_dir is not None and cfg.ckpt_interval and self.step % cfg.ckpt_interval == 0:
-                    self.save(self.run_dir / "checkpoint.pt")
+                    self.save(RunDir(self.run_dir).checkpoint)
             if self.run_dir is not None:
-                self.save(self.run_dir / "checkpoint.pt")
+                self.save(RunDir(self.run_dir).checkpoint)
         finally:
             if old_handler is not None:
                 signal.signal(signal.SIGINT, old_handler)

@@ -2,10 +2,10 @@
 
 Each behaviour is a small phase machine over privileged positions (sim ground truth, or the
 localizer's estimate on the real robot, taken as the episode begins and held while the gripper
-hovers over the object: `cog_core.episode_runner.RunnerConfig.hold_object_estimate`). Thresholds are drawn from N(0.04, 0.01) m per
-episode, Gaussian noise (std 0.1 by default; the paper's 0.2 is one flag away) is added to
-all 8 action dimensions. As in the paper's algorithms, grasping ends by holding the lifted
-object still, and every other behaviour ends with a move-to-neutral (which also opens the
+hovers over the object: `cog_core.stations.scripted_runner.RunnerConfig.hold_object_estimate`).
+Thresholds are drawn from N(0.04, 0.01) m per episode, Gaussian noise (std 0.1 by default; the
+paper's 0.2 is one flag away) is added to all 8 action dimensions. As in the paper's
+algorithms, grasping ends by holding the lifted object still, and every other behaviour ends with a move-to-neutral (which also opens the
 gripper), then holds still under the noise (default) or, with `stay_at_neutral`, repeats the
 neutral command as the original's scripted policies do (see `PolicyConfig`). "Weak" variants
 aim at a random point in the workspace half of the time, so prior data holds failures and
@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from cog_core.control import ActionLimits
-from cog_core.sim.conditions import BLOCKER_ASIDE_X, BLOCKER_ASIDE_Y
 
 GAIN = 25.0  # action per metre of position error (saturates at 4 cm)
 # Discrete commands (gripper, neutral) are sent at +-DISCRETE, well past the +-0.5 thresholds but
@@ -45,6 +44,11 @@ CLOSE_DZ = (0.010, 0.0015)
 CARRY_Z = 0.16  # m: carrying height
 RANDOM_TABLE_X = (0.20, 0.44)
 RANDOM_TABLE_Y = (-0.24, 0.06)
+# Where the bottle stands when it blocks nothing ("aside"): the remove-blocker behaviour puts it
+# here, and the simulator's conditions start it here (`cog_core.sim.conditions` takes these
+# ranges), so that removing the bottle leads into the drawer-opening episodes.
+BLOCKER_ASIDE_X = (0.17, 0.23)
+BLOCKER_ASIDE_Y = (-0.065, 0.0)
 
 
 @dataclass
@@ -62,7 +66,7 @@ class PolicyConfig:
     stay_at_neutral: bool = False
 
 
-def _toward(ee: np.ndarray, target: np.ndarray) -> np.ndarray:
+def _toward(ee: np.ndarray, target: ArrayLike) -> np.ndarray:
     return np.clip(GAIN * (np.asarray(target) - ee), -1.0, 1.0)
 
 
@@ -140,11 +144,6 @@ def _target_pos(priv: dict[str, Any], target: str) -> np.ndarray:
     if target == "blocker":  # grasp the bottle just above its middle, palm clear of its top
         pos[2] += 0.008
     return pos
-
-
-def _held(priv: dict[str, Any], target: str) -> bool:
-    pos = np.asarray(priv[f"{target}_pos"])
-    return (not priv["gripper_open"]) and priv["gripper_opening"] > 0.01 and float(np.linalg.norm(pos - _target_pos(priv, target) + pos - priv["ee_pos"])) < 0.06
 
 
 class Grasp(ScriptedPolicy):

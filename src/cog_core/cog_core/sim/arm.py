@@ -5,17 +5,17 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 
-from cog_core.arm import RobotState
-from cog_core.arm_control import DeltaEEController
-from cog_core.control import NEUTRAL_JOINTS, ActionLimits
-from cog_core.kinematics import JOINT_NAMES
+from cog_core.robot.state import RobotState
+from cog_core.robot.delta_ee import DeltaEEController
+from cog_core.robot.action import NEUTRAL_JOINTS, ActionLimits
+from cog_core.robot.kinematics import JOINT_NAMES
 from cog_core.sim.mjcf import GRIPPER_CLOSED_TARGET, GRIPPER_OPEN_TARGET, SUBSTEPS
 
 NEUTRAL_SUBSTEPS = 6 * SUBSTEPS  # a move-to-neutral step takes 6 control periods of sim time
 
 
 class SimArm:
-    """Drives the wx250s in a MuJoCo scene; implements `cog_core.arm.ArmBackend`."""
+    """Drives the wx250s in a MuJoCo scene; implements `cog_core.robot.state.ArmBackend`."""
 
     def __init__(self, model: mujoco.MjModel, data: mujoco.MjData, limits: ActionLimits = ActionLimits()) -> None:
         self.model, self.data = model, data

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# "Aside" (the bottle blocks nothing) is where the remove-blocker behaviour puts it.
+from cog_core.scripted.policies import BLOCKER_ASIDE_X as BLOCKER_ASIDE_X
+from cog_core.scripted.policies import BLOCKER_ASIDE_Y as BLOCKER_ASIDE_Y
+
 
 @dataclass(frozen=True)
 class Condition:
@@ -33,8 +37,6 @@ OBJECT_IN_DRAWER_X = (-0.02, 0.02)  # offset from the drawer centre line
 OBJECT_IN_DRAWER_Y = (0.026, 0.032)  # distance behind the drawer front panel (clear of the top handle)
 OBJECT_ON_TABLE_X = (0.22, 0.36)
 OBJECT_ON_TABLE_Y = (-0.06, 0.10)
-BLOCKER_ASIDE_X = (0.17, 0.23)
-BLOCKER_ASIDE_Y = (-0.065, 0.0)
 BLOCKER_FRONT_JITTER_X = (-0.003, 0.003)
 BLOCKER_FRONT_JITTER_Y = (-0.002, 0.002)
 YAW = (-0.6, 0.6)  # rad, object yaw

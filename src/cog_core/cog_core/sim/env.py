@@ -8,7 +8,8 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from cog_core.control import ACTION_DIM, STATE_DIM, STATE_NAMES, ActionLimits, validate_action
+from cog_core.robot.action import ACTION_DIM, STATE_DIM, STATE_NAMES, ActionLimits, validate_action
+from cog_core.scripted.policies import make_policy
 from cog_core.sim import conditions as C
 from cog_core.sim.arm import SimArm
 from cog_core.sim.layout import SCENES, SceneLayout
@@ -27,7 +28,7 @@ class CogEnv(gym.Env):
     """WidowX 250 in a COG scene, started from a named initial condition.
 
     Observation: ``{"image": uint8 (S, S, 3), "state": float32 (9,)}`` (see
-    `cog_core.control.STATE_NAMES`). Action: the paper's 8-D action in [-1, 1].
+    `cog_core.robot.action.STATE_NAMES`). Action: the paper's 8-D action in [-1, 1].
     Reward: 1.0 while the task's success condition holds, else 0.0; no terminal states;
     episodes truncate at the condition's `max_episode_steps`. `info` carries ``lowdim``, the
     full low-dimensional state (robot state + privileged object poses, for state-based
@@ -82,7 +83,7 @@ class CogEnv(gym.Env):
     @property
     def lowdim_names(self) -> tuple[str, ...]:
         """Names of the `info["lowdim"]` entries: the robot state, then the privileged object poses."""
-        names = STATE_NAMES + ("object_x", "object_y", "object_z")
+        names: tuple[str, ...] = STATE_NAMES + ("object_x", "object_y", "object_z")
         if self._has_cabinet:
             names += ("blocker_x", "blocker_y", "blocker_z", "bottom_drawer_open", "top_drawer_open")
         return names
@@ -140,6 +141,7 @@ class CogEnv(gym.Env):
         if self.layout.tray is not None:
             out["tray_center"] = np.array([*self.layout.tray.center_xy, 0.0])
         if self._has_cabinet:
+            assert self.layout.blocker is not None  # the drawer scene has both
             out.update(
                 blocker_pos=self.blocker_pos(),
                 blocker_home=self.blocker_home(),
@@ -179,6 +181,7 @@ class CogEnv(gym.Env):
                 home = self.blocker_home()
                 pos = home + np.array([rng(C.BLOCKER_FRONT_JITTER_X), rng(C.BLOCKER_FRONT_JITTER_Y), 0.0])
             else:
+                assert lay.blocker is not None  # the drawer scene has both
                 pos = np.array([rng(C.BLOCKER_ASIDE_X), rng(C.BLOCKER_ASIDE_Y), lay.blocker.half_height])
             self._set_free_body(self._blk_qpos, pos, 0.0)
         if cond.object_place == "drawer":
@@ -198,8 +201,6 @@ class CogEnv(gym.Env):
 
     def _grasp_at_reset(self) -> None:
         """Pick the object up from the table with the scripted grasp (not part of the episode)."""
-        from cog_core.scripted.policies import make_policy
-
         rng = np.random.default_rng(int(self.np_random.integers(2**63)))
         for _ in range(C.RESET_GRASP_ATTEMPTS):
             policy = make_policy(C.RESET_GRASP_BEHAVIOUR, rng)
@@ -275,7 +276,7 @@ class CogEnv(gym.Env):
 
     def lowdim(self) -> np.ndarray:
         """The full low-dimensional state named by `lowdim_names` (sim only): robot state + object poses."""
-        parts = [self.arm.state().vector(), self.object_pos()]
+        parts: list[np.ndarray | list[float]] = [self.arm.state().vector(), self.object_pos()]
         if self._has_cabinet:
             parts += [self.blocker_pos(), [self.drawer_fraction("bottom"), self.drawer_fraction("top")]]
         return np.concatenate(parts).astype(np.float32)

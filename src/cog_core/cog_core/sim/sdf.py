@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cog_core.files import atomic_write_text
 from cog_core.sim.layout import SceneLayout
 from cog_core.sim.parts import Body, Part, scene_bodies
 
@@ -159,7 +160,4 @@ def write_world(layout: SceneLayout, path: str | Path, **kwargs) -> Path:
     """Write `world_sdf(layout)` atomically to `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(world_sdf(layout, **kwargs))
-    tmp.replace(path)
-    return path
+    return atomic_write_text(path, world_sdf(layout, **kwargs))

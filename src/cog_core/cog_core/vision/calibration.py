@@ -179,7 +179,7 @@ def solve_camera_pose(intrinsics: CameraIntrinsics, points_base: Any, pixels: An
                       table_z: float = 0.0, ransac_px: float | None = None, planar: bool = False) -> ExtrinsicsResult:
     """Camera pose in the base frame from 3-D points (base frame) and their pixels (solvePnP)."""
     P = np.asarray(points_base, dtype=np.float64).reshape(-1, 3)
-    uv = np.asarray(pixels, dtype=np.float64).reshape(-1, 2)
+    uv: np.ndarray = np.asarray(pixels, dtype=np.float64).reshape(-1, 2)
     if len(P) != len(uv):
         raise CalibrationError(f"{len(P)} points but {len(uv)} pixels")
     if len(P) < 6:
@@ -189,7 +189,7 @@ def solve_camera_pose(intrinsics: CameraIntrinsics, points_base: Any, pixels: An
         # solve in undistorted normalised coordinates
         uv = cv2.fisheye.undistortPoints(uv.reshape(-1, 1, 2), K, dist, P=K).reshape(-1, 2)
         dist = np.zeros(5)
-    inliers = np.arange(len(P))
+    inliers: np.ndarray = np.arange(len(P))
     if ransac_px is not None:
         ok, rvec, tvec, inl = cv2.solvePnPRansac(P, uv, K, dist, reprojectionError=ransac_px, iterationsCount=500,
                                                  flags=cv2.SOLVEPNP_EPNP)
@@ -312,7 +312,7 @@ def detect_marker_center(image: np.ndarray, dictionary: str = "DICT_4X4_50", mar
     hits = [c.reshape(4, 2) for c, i in zip(corners, ids.ravel()) if int(i) == marker_id]
     if len(hits) != 1:
         return None
-    c = hits[0].astype(np.float64)
+    c: np.ndarray = hits[0].astype(np.float64)
     crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 40, 1e-3)
     c = cv2.cornerSubPix(gray, c.astype(np.float32).reshape(-1, 1, 2), (3, 3), (-1, -1), crit).reshape(4, 2)
     # diagonals 0-2 and 1-3: solve p0 + s (p2 - p0) = p1 + t (p3 - p1)

@@ -14,8 +14,6 @@ Conventions
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,8 @@ from typing import Any
 import cv2
 import numpy as np
 import yaml
+
+from cog_core.files import atomic_write_text
 
 DISTORTION_MODELS = ("plumb_bob", "rational_polynomial", "equidistant")
 
@@ -34,19 +34,11 @@ class CalibrationFileError(ValueError):
 # --------------------------------------------------------------------------- small helpers
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write `text` to `path` via a temporary file and os.replace (never a half-written file)."""
+def _write_yaml(path: str | Path, text: str) -> None:
+    """Write a calibration file atomically, creating its folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(path, text)
 
 
 def quat_xyzw_to_matrix(q: Any) -> np.ndarray:
@@ -76,9 +68,9 @@ def matrix_to_quat_xyzw(R: np.ndarray) -> np.ndarray:
         q[i] = 0.25 * s
         q[j] = (R[j, i] + R[i, j]) / s
         q[k] = (R[k, i] + R[i, k]) / s
-    q = np.array(q)
-    q /= np.linalg.norm(q)
-    return -q if q[3] < 0 else q
+    quat = np.array(q)
+    quat /= np.linalg.norm(quat)
+    return -quat if quat[3] < 0 else quat
 
 
 def _load_yaml_mapping(path: str | Path, what: str) -> dict:
@@ -249,13 +241,13 @@ class CameraIntrinsics:
             "distortion_model": self.distortion_model,
             "distortion_coefficients": _yaml_matrix(self.dist.reshape(1, -1)),
             "rectification_matrix": _yaml_matrix(self.R_rect),
-            "projection_matrix": _yaml_matrix(self.P),
+            "projection_matrix": _yaml_matrix(self.P if self.P is not None else np.zeros((3, 4))),  # set in __post_init__
         }
         return yaml.safe_dump(data, sort_keys=False, default_flow_style=None)
 
     def save(self, path: str | Path) -> None:
         """Write the camera_info YAML atomically."""
-        atomic_write_text(path, self.to_yaml())
+        _write_yaml(path, self.to_yaml())
 
     # ---- pixel geometry
     def normalize(self, pixels: Any) -> np.ndarray:
@@ -334,7 +326,7 @@ class CameraPose:
         return cls.from_rt(R, t, **kw)
 
     def rvec_tvec(self) -> tuple[np.ndarray, np.ndarray]:
-        """OpenCV (rvec, tvec) mapping base-frame points into the camera frame."""
+        """OpenCV (rvec, tvec) mapping base-frame points into the camera frame (what `covariance` is of)."""
         R_cam_base = self.R.T
         rvec, _ = cv2.Rodrigues(R_cam_base)
         return rvec.ravel(), -R_cam_base @ self.t
@@ -365,7 +357,7 @@ class CameraPose:
 
     def save(self, path: str | Path) -> None:
         """Write the camera-pose YAML atomically."""
-        atomic_write_text(path, self.to_yaml())
+        _write_yaml(path, self.to_yaml())
 
     @classmethod
     def load(cls, path: str | Path) -> CameraPose:

@@ -245,13 +245,18 @@ class Localizer:
         mask, _, maps = self._masks(frame, exclude_mask)
         return mask, maps.color_sq
 
+    def _model(self) -> BackgroundModel:
+        """The background model; RuntimeError saying what to do before there is one."""
+        if self.background is None:
+            raise RuntimeError("call set_background(frames) with empty-workspace frames before localize()")
+        return self.background
+
     def _masks(self, frame: np.ndarray,
                exclude_mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None, ChangeMaps]:
         """Cleaned foreground mask (uint8), the exclusion mask and the change maps, at processing resolution."""
-        if self.background is None:
-            raise RuntimeError("call set_background(frames) with empty-workspace frames before localize()")
+        model = self._model()
         f = self._small(self._check_frame(frame))
-        maps = self.background.change(f, frame_gain(f, self.background, self._sample_idx))
+        maps = model.change(f, frame_gain(f, model, self._sample_idx))
         keep = self.workspace_mask_small
         excluded = None
         if exclude_mask is not None:
@@ -350,11 +355,11 @@ class Localizer:
         rows, cols = np.nonzero(labels[by : by + bh, bx : bx + bw] == label)
         rows += by
         cols += bx
-        strength = float(np.median(maps.strength(rows, cols, self.background)))
+        strength = float(np.median(maps.strength(rows, cols, self._model())))
         # a blob kept by its colour is the whole object where it is not masked; one kept only by
         # darkening or brightening may be part of one (the sides of a table-coloured object, the
         # part outside the gripper's shadow): it is always fitted
-        coloured = colour_share(maps, rows, cols, self.background) >= 0.5
+        coloured = colour_share(maps, rows, cols, self._model()) >= 0.5
         fit, position, method, estimate = self._judge(labels, label, box, (cols, rows), excluded, on_plane, shape,
                                                       coloured)
         height_est = estimate.height if estimate is not None else None
@@ -414,7 +419,7 @@ class Localizer:
     def _judge(self, labels: np.ndarray, label: int, box: tuple[int, int, int, int],
                pixels: tuple[np.ndarray, np.ndarray], excluded: np.ndarray | None, on_plane: np.ndarray,
                shape: ObjectShape, coloured: bool = True
-               ) -> tuple[SilhouetteFit, np.ndarray, str, ObjectShape | None]:
+               ) -> tuple[SilhouetteFit, np.ndarray, str, ShapeEstimate | None]:
         """The silhouette fit of one blob, the object's centre it gives, the method used, and the
         object's height and width as the blob's extent suggests them (None when partly masked).
 
@@ -468,7 +473,7 @@ class Localizer:
                result: LocalizeResult) -> None:
         """Report object-sized faint changes away from every blob as withheld for too little contrast."""
         cfg = self.config
-        keep = maps.faint(self.background) & self.workspace_mask_small
+        keep = maps.faint(self._model()) & self.workspace_mask_small
         if excluded is not None:
             keep &= ~excluded
         faint = keep.view(np.uint8)
@@ -529,10 +534,10 @@ def annotate(frame: np.ndarray, detections: Sequence[Detection], workspace: np.n
         cv2.drawContours(img, contours, -1, (255, 255, 0), 1)
     if not detections:
         cv2.putText(img, "nothing found", (10, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 0, 0), 2)
-    for w in withheld:
-        x, y, bw, bh = w.bbox
+    for held in withheld:
+        x, y, bw, bh = held.bbox
         cv2.rectangle(img, (x, y), (x + bw, y + bh), (255, 0, 0), 1)
-        cv2.putText(img, f"withheld: {w.kind}", (x, max(12, y - 5)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 0, 0), 1)
+        cv2.putText(img, f"withheld: {held.kind}", (x, max(12, y - 5)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 0, 0), 1)
     for rank, d in enumerate(detections, 1):
         x, y, w, h = d.bbox
         color = (0, 255, 0) if rank == 1 else (255, 160, 0)

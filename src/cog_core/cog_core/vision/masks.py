@@ -65,11 +65,11 @@ def wx250s_arm_segments(joints: Any, gripper_length: float = 0.06) -> tuple[np.n
     """Capsules (segments (N, 2, 3), radii (N,)) covering the WidowX 250 at 6 joint angles (base frame).
 
     The skeleton runs base -> shoulder -> elbow -> wrist -> gripper, from the same screw model
-    as `cog_core.kinematics`; the radii are generous (links, motors and the open gripper).
+    as `cog_core.robot.kinematics`; the radii are generous (links, motors and the open gripper).
     """
     import modern_robotics as mr
 
-    from cog_core.kinematics import SLIST, fk, joint_axis_points
+    from cog_core.robot.kinematics import SLIST, fk, joint_axis_points
 
     q = np.asarray(joints, dtype=float).ravel()
     axis_pts = joint_axis_points()

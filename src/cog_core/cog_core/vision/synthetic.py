@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -217,7 +218,7 @@ class TableScene:
         self.model.vis.headlight.ambient[:] = self._head[0] * scale
         self.model.vis.headlight.diffuse[:] = self._head[1] * scale
 
-    def render(self, placements: list[Placement] = (), light_scale: float = 1.0, noise_sigma: float = 0.0,
+    def render(self, placements: Sequence[Placement] = (), light_scale: float = 1.0, noise_sigma: float = 0.0,
                rng: np.random.Generator | None = None, arm_pose: tuple[float, ...] | None = None,
                exposure: float = 1.0, shade: tuple[float, float, float] | None = None) -> np.ndarray:
         """RGB uint8 (480, 640, 3) render with the placed objects; others hidden.

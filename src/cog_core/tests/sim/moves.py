@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from cog_core.control import ActionLimits
+from cog_core.robot.action import ActionLimits
 
 STEP = ActionLimits().max_translation
 

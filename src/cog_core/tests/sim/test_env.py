@@ -4,7 +4,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from cog_core.control import ActionError
+from cog_core.robot.action import ActionError
 from cog_core.sim import make_env
 
 

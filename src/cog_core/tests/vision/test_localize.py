@@ -105,7 +105,7 @@ def test_robot_arm_is_excluded_by_its_projected_mask(table_scene, localizer):
 
 
 def test_wx250s_arm_mask_covers_the_gripper():
-    from cog_core.kinematics import fk
+    from cog_core.robot.kinematics import fk
 
     seg, rad = wx250s_arm_segments(np.array([0.2, 0.3, 0.2, 0.0, 1.0, 0.0]))
     np.testing.assert_allclose(seg[-1, 1], fk(np.array([0.2, 0.3, 0.2, 0.0, 1.0, 0.0]))[:3, 3])

@@ -1,0 +1,97 @@
+"""`cogrl table`: the paper's Table 1 and Figure 10 in the built-in simulator, in one command.
+
+For each scene (drawer, pick-place): collect (or reuse) the prior and task datasets, train every
+method of Table 1 on every seed (in-training evaluation gives the learning curves), evaluate
+each final policy on every initial condition, then write the report (`table1.report`).
+Finished runs are kept: re-running the command resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from cog_core.experiments.pipeline import (
+    Job,
+    cogrl_command,
+    collect_datasets,
+    convert_datasets,
+    recorded_transitions,
+    run_jobs,
+    train_command,
+)
+from cog_core.experiments.table1.config import METHODS, SCENES, Scene, TableConfig, run_dir
+from cog_core.experiments.table1.report import collect_report, write_report
+from cog_core.rl.run_dir import RunDir
+
+
+def recorded_sizes(out: Path, scenes: Sequence[str]) -> dict[str, int]:
+    """Transitions per dataset preset, from the collection summaries under OUT/bags (for --report-only)."""
+    sizes = {}
+    for scene in (SCENES[s] for s in scenes):
+        for preset in (scene.prior_preset, scene.task_preset):
+            n = recorded_transitions(out / "bags" / preset)
+            if n is not None:
+                sizes[preset] = n
+    return sizes
+
+
+# -- running ----------------------------------------------------------------------------------
+
+
+def _evaluated(run: RunDir, scene: Scene, episodes: int) -> bool:
+    """Whether `run` has a final evaluation of every condition of `scene` with `episodes` episodes.
+    (A finished run evaluated differently is evaluated again; its training resumes as a no-op.)"""
+    final = run.final_results()
+    return final is not None and all(c in final and final[c]["episodes"] == episodes for c in scene.conditions)
+
+
+def _jobs(cfg: TableConfig, out: Path, scene: Scene, data: dict[str, Path]) -> list[Job]:
+    jobs = []
+    # Seed by seed, COG and no-prior first: an interrupted experiment has whole tables of early seeds.
+    order = sorted(cfg.methods, key=lambda m: (m not in ("cog", "no-prior"), METHODS.index(m) if m != "cog" else -1))
+    for seed in cfg.seeds:
+        for method in order:
+            run = run_dir(out, scene.name, method, seed)
+            if _evaluated(run, scene, cfg.eval_episodes):
+                continue
+            resume = run.checkpoint.is_file()
+            overrides = [*cfg.overrides_for(scene.name), f"eval_interval={cfg.curve_interval}", f"ckpt_interval={cfg.curve_interval}"]
+            steps = cfg.steps_for(scene.name)
+            train = train_command(method, data["task"], data["prior"], cfg.obs, steps, seed, run.path, overrides,
+                                  scene.conditions, cfg.curve_episodes, resume=resume)
+            evaluate = cogrl_command("eval", "--run", str(run.path), "--conditions", ",".join(scene.conditions),
+                                     "--episodes", str(cfg.eval_episodes), "--json", str(run.final_eval))
+            if method == "cog" and seed == cfg.seeds[0] and cfg.videos:
+                evaluate += ["--videos", str(cfg.videos), "--video-dir", str(out / "videos" / scene.name)]
+            jobs.append(Job(f"{scene.name}/{method}/seed{seed}", [train, evaluate], run.path / "log.txt", run.path, steps))
+    return jobs
+
+
+def run_table(cfg: TableConfig) -> dict:
+    """Collect, train, evaluate and report; returns the report dict (also written as results.json)."""
+    cfg.validate()
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    sizes: dict[str, int] = {}
+    failures: list[str] = []
+    for scene in (SCENES[s] for s in cfg.scenes):
+        prior_scale, task_scale = cfg.scales[scene.name]
+        print(f"\n== {scene.name}: data (prior x{prior_scale}, task x{task_scale} of the paper's size)", flush=True)
+        sizes.update(collect_datasets(out / "bags", [(scene.prior_preset, prior_scale), (scene.task_preset, task_scale)],
+                                      cfg.data_seed, cfg.workers))
+        paths = convert_datasets(out / "bags", out / "data", [scene.prior_preset, scene.task_preset])
+        data = {"prior": paths[scene.prior_preset], "task": paths[scene.task_preset]}
+        jobs = _jobs(cfg, out, scene, data)
+        print(f"== {scene.name}: {len(jobs)} runs to train or evaluate "
+              f"({len(cfg.methods) * len(cfg.seeds) - len(jobs)} already done)", flush=True)
+        for job in run_jobs(jobs, cfg.workers, f"{scene.name} runs"):
+            if job.returncode:
+                failures.append(f"{job.name} (exit {job.returncode}, log {job.log})")
+    report = collect_report(cfg, out, sizes, time.perf_counter() - started)
+    write_report(report, out)
+    if failures:
+        print("failed runs:\n  " + "\n  ".join(failures))
+    return report

@@ -1,0 +1,33 @@
+"""The main job runs every stage and writes its report (tiny sizes; slow: opt in with -m slow)."""
+
+import json
+
+import pytest
+
+from cog_core.experiments.demo import CONDITIONS, DemoConfig, run_demo
+
+
+@pytest.mark.slow
+def test_demo_runs_every_stage_and_writes_the_success_table(tmp_path):
+    cfg = DemoConfig(out=str(tmp_path / "demo"), steps=100, prior_scale=0.0003, task_scale=0.0003, eval_episodes=1)
+    report = run_demo(cfg)
+    saved = json.loads((tmp_path / "demo" / "results.json").read_text())
+    assert saved["results"].keys() == report["results"].keys() == {"cog", "no-prior"}
+    for algo in ("cog", "no-prior"):
+        assert set(saved["results"][algo]) == set(CONDITIONS)
+    assert (tmp_path / "demo" / "scenes.png").is_file() and (tmp_path / "demo" / "results.md").is_file()
+
+
+def _cells(rates: dict[str, float]) -> dict:
+    return {c: {"success_rate": rates.get(c, 0.0), "ci95": [0.0, 1.0]} for c in CONDITIONS}
+
+
+def test_the_verdict_compares_cog_with_no_prior_only_when_both_ran(tmp_path):
+    from cog_core.experiments.demo import _write_report
+
+    seconds = {"total": 60.0, "train": 50.0}
+    results = {"cog": _cells({"drawer/closed": 0.5}), "no-prior": _cells({})}
+    _write_report(tmp_path, {"results": results, "seconds": seconds})
+    assert "COG beats no-prior on 1 of 3 novel conditions: drawer/closed" in (tmp_path / "results.md").read_text()
+    _write_report(tmp_path, {"results": {"cog": results["cog"]}, "seconds": seconds})
+    assert "no verdict: the comparison needs both cog and no-prior (this run trained cog)" in (tmp_path / "results.md").read_text()
