@@ -14,7 +14,11 @@ on ``/cog/episode`` before that topic became typed).
 With ``backend:=sim`` also the camera topics and ``joint_states`` (see `backends.SimPublisher`).
 Services: ``~/start``, ``~/stop`` (std_srvs/Trigger).
 ``object_source:=localizer`` makes the behaviours use the localizer's ``/cog/object`` instead of
-the sim's ground truth (the real-robot path, exercised in the sim). Stop aborts the episode in progress
+the sim's ground truth (the real-robot path, exercised in the sim; robot backends always take it).
+Each episode then waits, after the reset has parked the arm at its start pose, for an estimate
+from a frame of its own scene, and the behaviour acts on that estimate for the whole episode
+(``hold_object_estimate``): once the gripper hovers over the object the arm hides it from the
+camera. Stop aborts the episode in progress
 (readers skip it) and pauses; start resumes. The bag is closed cleanly when all episodes are
 done and on shutdown (SIGINT/SIGTERM: the episode in progress is aborted, the bag gets its
 footer and summary, then the arm is put to sleep; exit status 0).
@@ -52,6 +56,8 @@ class CollectorNode(Node):
             seed=p(self, "seed", 0, "seed of the behaviour/condition draws and the noise"),
             noise_std=p(self, "noise_std", 0.1, "scripted action noise"),
             max_steps=p(self, "max_steps", 60, "cap on one episode's length"),
+            hold_object_estimate=p(self, "hold_object_estimate", True,
+                                   "localizer: act on the estimate taken as the episode begins, not newer ones"),
         )
         self.rate_hz = float(p(self, "rate_hz", 20.0, "control steps per second"))
         for name, value, ok, form in (("episodes", cfg.episodes, cfg.episodes >= 1, "a whole number >= 1"),
@@ -79,6 +85,10 @@ class CollectorNode(Node):
                                "where behaviours get the object position: sim (ground truth) | localizer (/cog/object)")
         if self.object_source not in ("sim", "localizer"):
             raise ValueError(f"object_source must be 'sim' or 'localizer', got {self.object_source!r}")
+        if bp.backend != "sim" and self.object_source == "sim":
+            self.get_logger().info(f"backend {bp.backend} has no ground truth: the behaviours use the localizer's "
+                                   "/cog/object (object_source:=localizer)")
+            self.object_source = "localizer"
         self.object_pos = None
         self.reset_time = None
         if self.object_source == "localizer":

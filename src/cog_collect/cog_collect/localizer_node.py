@@ -7,9 +7,12 @@ the optical frame in the base frame), as published by camera_node or the sim bac
 
 Subscribes: ``camera/image_raw``, ``camera/camera_info``, ``camera/pose``, ``joint_states``
 (to mask out the arm when ``exclude_arm`` is true).
-Publishes: ``/cog/object`` (geometry_msgs/PointStamped, best candidate, base frame),
-``/cog/detections`` (std_msgs/String, JSON list of all candidates, best first, [] = nothing),
-``~/debug_image`` (sensor_msgs/Image, annotated).
+Publishes: ``/cog/object`` (geometry_msgs/PointStamped, best candidate, base frame; nothing
+when no candidate is reliable, e.g. while the arm hides the object), ``/cog/detections``
+(std_msgs/String, JSON: found, detections best first, withheld candidates with their reasons,
+a one-line summary), ``~/debug_image`` (sensor_msgs/Image, annotated).
+The object's height and size come from ``config_overrides`` (``object_height=``, ``object_size=``,
+or ``objects_file=`` + ``object_name=`` for a per-object table); height warnings are logged.
 Service: ``~/capture_background`` (std_srvs/Trigger): build the background model from the
 ``background_frames`` most recent frames; call it while the workspace is empty.
 """
@@ -123,11 +126,14 @@ class LocalizerNode(Node):
             seg, rad = wx250s_arm_segments(self.joints)
             exclude = capsule_mask(self.localizer.camera, seg, rad)
         try:
-            found = self.localizer.localize(frame, exclude)
+            result = self.localizer.analyze(frame, exclude)
         except ValueError as err:
             self.get_logger().error(f"cannot localize: {err}", throttle_duration_sec=5.0)
             return
-        self.pub_all.publish(ros_io.json_msg([d.as_dict() for d in found]))
+        found = result.detections
+        self.pub_all.publish(ros_io.json_msg(result.as_dict()))
+        for warning in {w for d in found for w in d.warnings}:
+            self.get_logger().warning(warning, throttle_duration_sec=10.0)
         if found:
             best = found[0]
             out = PointStamped()
@@ -137,7 +143,8 @@ class LocalizerNode(Node):
             self.pub_point.publish(out)
             self.detections += 1
         if self.publish_debug:
-            self.pub_debug.publish(ros_io.image_msg(self, annotate(frame, found), msg.header.frame_id, msg.header.stamp))
+            self.pub_debug.publish(ros_io.image_msg(self, annotate(frame, found, withheld=result.withheld),
+                                                    msg.header.frame_id, msg.header.stamp))
 
 
 def main(argv: list[str] | None = None) -> int:
