@@ -283,10 +283,12 @@ def run_dataset(meta: dict, role: str, given: str | None = None) -> str | None:
     return recorded
 
 
-def load_train_data(cfg: TrainConfig, task_path: str | Path, prior_path: str | Path | None) -> TrainData:
-    """Load the task (and, if the algorithm uses it, the prior) dataset for `cfg` as TrainData.
+def load_train_data(cfg: TrainConfig, task_path: str | Path, prior_path: str | Path | None,
+                    verify: bool = True) -> TrainData:
+    """Load the task (and, if the algorithm uses it, the prior) dataset for `cfg` as TrainData;
+    `verify` checks every array against its recorded checksum.
 
-    Raises DatasetError for unreadable files and DataMismatch for data that do not fit `cfg`.
+    Raises DatasetError for unreadable or damaged files and DataMismatch for data that do not fit `cfg`.
     """
     from cog_core.data.dataset import DatasetError, load_transitions
 
@@ -297,7 +299,7 @@ def load_train_data(cfg: TrainConfig, task_path: str | Path, prior_path: str | P
 
     def load(path: str | Path, is_task: bool) -> Transitions:
         try:
-            return load_transitions(path, obs_keys=keys, is_task=is_task)
+            return load_transitions(path, obs_keys=keys, is_task=is_task, verify=verify)
         except DatasetError as err:
             if oracle and "lowdim" in str(err):
                 raise DataMismatch(

@@ -1,10 +1,11 @@
 """Scripted behaviours: proportional controllers toward targets, with Gaussian action noise.
 
 Each behaviour is a small phase machine over privileged positions (sim ground truth, or the
-localizer's estimate on the real robot). Thresholds are drawn from N(0.04, 0.01) m per
-episode, Gaussian noise (std 0.1 by default; the paper's 0.2 is one flag away) is added to
-all 8 action dimensions. As in the paper's algorithms, grasping ends by holding the lifted
-object still, and every other behaviour ends with a move-to-neutral (which also opens the
+localizer's estimate on the real robot, taken as the episode begins and held while the gripper
+hovers over the object: `cog_core.stations.scripted_runner.RunnerConfig.hold_object_estimate`).
+Thresholds are drawn from N(0.04, 0.01) m per episode, Gaussian noise (std 0.1 by default; the
+paper's 0.2 is one flag away) is added to all 8 action dimensions. As in the paper's
+algorithms, grasping ends by holding the lifted object still, and every other behaviour ends with a move-to-neutral (which also opens the
 gripper), then holds still under the noise (default) or, with `stay_at_neutral`, repeats the
 neutral command as the original's scripted policies do (see `PolicyConfig`). "Weak" variants
 aim at a random point in the workspace half of the time, so prior data holds failures and
