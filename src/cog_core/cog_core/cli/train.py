@@ -47,9 +47,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--prior", help="prior dataset (.h5, rewards ignored); needed by cog, bc, bc-init, sac (with --resume: the run's)")
     p.add_argument("--algo", choices=ALGOS, help="algorithm (default cog)")
     p.add_argument("--obs", choices=OBS_MODES, help="observations (default image)")
-    p.add_argument("--arch", choices=ARCHS, help="image networks: paper (Fig. 8, separate CNNs), fast (default; one shared encoder, end to end) or "
-                        "frozen (an encoder trained first, then frozen: updates on cached features, ~state speed; "
-                        "--set encoder.objective=autoencoder|e2e|oracle|random)")
+    p.add_argument("--arch", choices=ARCHS, help="image networks: frozen (default; an encoder pretrained on the datasets' own "
+                        "images by temporal contrast, then frozen: updates on cached features at about the cost of state "
+                        "updates; --set encoder.objective=contrastive|autoencoder|e2e|oracle|random), fast (one shared "
+                        "encoder trained end to end, ~10x slower on a CPU) or paper (Fig. 8, separate CNNs; for a GPU)")
     p.add_argument("--steps", type=int, help="total gradient steps")
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--batch-size", type=int, help="batch size (default 256)")

@@ -75,7 +75,7 @@ class NetConfig:
     fast_channels: tuple[int, ...] = (16, 32, 32)  # fast: conv channels (strides 2, 2, 1)
     fast_feature_dim: int = 64  # fast: encoder output size (linear + LayerNorm + tanh)
     fast_hidden: tuple[int, ...] = (256, 256)  # fast: critic and actor MLP widths
-    frozen_hidden: tuple[int, ...] = (256, 256)  # frozen: critic and actor MLP widths on the cached features
+    frozen_hidden: tuple[int, ...] = (128, 128)  # frozen: critic and actor MLP widths on the cached features (as state_hidden; 256x256 costs ~2x)
     state_hidden: tuple[int, ...] = (128, 128)  # state obs: critic and actor MLP widths (256,256 costs ~2x: ~15 ms/update)
     state_policy_hidden: tuple[int, ...] | None = None  # state obs: actor MLP widths when they differ from the critic's; None = state_hidden
     critic_layernorm: bool = True  # fast/state critics: layer norm before every hidden ReLU (stops Q divergence; the paper arch never has it)
@@ -93,11 +93,11 @@ class EncoderConfig:
     `random` (never trained: a floor for comparisons).
     """
 
-    objective: str = "autoencoder"  # autoencoder | contrastive | e2e | oracle | random (see the class docstring)
+    objective: str = "contrastive"  # contrastive | autoencoder | e2e | oracle | random (see the class docstring)
     steps: int = 4_000  # gradient steps of autoencoder / oracle pretraining
     batch_size: int = 128  # images per pretraining step
     lr: float = 1e-3  # Adam learning rate of pretraining
-    decoder: str = "conv"  # autoencoder: conv (transposed convs, full resolution) | mlp (one hidden layer, half resolution)
+    decoder: str = "mlp"  # autoencoder: mlp (one hidden layer, half resolution) | conv (transposed convs, full resolution; ~4x the cost)
     e2e_steps: int = 10_000  # e2e: end-to-end updates before the encoder is frozen
     crops: int = 8  # random crops cached per image (the first is the uncropped image); 1 = no augmentation
     encode_batch: int = 1024  # images per forward pass when caching features
@@ -123,7 +123,7 @@ class TrainConfig:
 
     algo: str = "cog"  # cog | bc | bc-oracle | bc-init | no-prior | sac
     obs: str = "image"  # image | image+state | state (= privileged lowdim vector, sim only)
-    arch: str = "fast"  # paper (Fig. 8, separate CNNs) | fast (shared CPU-sized encoder) | frozen (fast encoder trained first, then frozen: updates on cached features); ignored for obs=state
+    arch: str = "frozen"  # frozen (an encoder trained first without labels, then frozen: updates on cached features, ~state cost) | fast (shared CPU-sized encoder, end to end) | paper (Fig. 8, separate CNNs); ignored for obs=state
     batch_size: int = 256  # transitions per gradient step (paper A.3)
     steps: int = 100_000  # total gradient steps (the original ran 3M)
     seed: int = 0  # seeds network init, batch sampling and every noise draw

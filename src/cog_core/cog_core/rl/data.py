@@ -304,7 +304,7 @@ def load_train_data(cfg: TrainConfig, task_path: str | Path, prior_path: str | P
             if oracle and "lowdim" in str(err):
                 raise DataMismatch(
                     f"encoder.objective=oracle regresses the simulator's privileged poses ('lowdim'), which {path} does "
-                    f"not hold (a real robot's data has none); use encoder.objective=autoencoder") from None
+                    f"not hold (a real robot's data has none); use encoder.objective=contrastive (the default)") from None
             raise
 
     task = load(task_path, True)

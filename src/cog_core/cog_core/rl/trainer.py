@@ -114,7 +114,10 @@ class Trainer:
 
     # -- one step -------------------------------------------------------------------
     def train_step(self) -> dict[str, float]:
-        """Sample a batch for the current phase and run one gradient step."""
+        """Sample a batch for the current phase and run one gradient step (arch=frozen: first trains,
+        freezes and caches the encoder when that is due, see `prepare_encoder`)."""
+        if self.data.features is None and self._frozen_model() is not None:
+            self.prepare_encoder()
         phase, critic, bc = phase_schedule(self.cfg, self.step)
         self.agent.scale_learning_rates(lr_factor(self.cfg, self.step))
         batch = self.data.sample(phase, self.cfg.batch_size, self.rng)

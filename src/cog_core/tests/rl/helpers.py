@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cog_core.rl.config import CqlConfig, DataConfig, NetConfig, SacConfig, TrainConfig
+from cog_core.rl.config import CqlConfig, DataConfig, EncoderConfig, NetConfig, SacConfig, TrainConfig
 
 
 def tiny_config(**kw) -> TrainConfig:
@@ -16,4 +16,5 @@ def tiny_config(**kw) -> TrainConfig:
     cql = CqlConfig(num_actions=kw.pop("num_actions", 1))
     base = dict(batch_size=8, steps=6, log_interval=2, eval_interval=0, ckpt_interval=0)
     base.update(kw)
-    return TrainConfig(net=net, sac=sac, data=data, cql=cql, **base)
+    encoder = EncoderConfig(steps=kw.pop("encoder_steps", 4), batch_size=8, crops=2)
+    return TrainConfig(net=net, sac=sac, data=data, cql=cql, encoder=encoder, **base)

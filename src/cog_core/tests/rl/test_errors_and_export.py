@@ -147,7 +147,7 @@ def test_cli_train_export(tmp_path, capsys):
 def test_cli_resume_keeps_evaluating_the_runs_conditions(tmp_path):
     _write_h5(tmp_path / "task.h5", synthetic_transitions(3, 8, ("image", "state"), image_size=48, seed=1), "task")
     run = tmp_path / "run"
-    argv = ["train", "--algo", "no-prior", "--task", str(tmp_path / "task.h5"), "--obs", "image", "--steps", "2",
+    argv = ["train", "--algo", "no-prior", "--task", str(tmp_path / "task.h5"), "--obs", "image", "--arch", "fast", "--steps", "2",
             "--batch-size", "8", "--out", str(run), "--quiet", "--set", "net.fast_channels=4,8,8", "--set", "net.fast_hidden=16,16",
             "--set", "eval_interval=2", "--eval-conditions", "pick_place/object_in_gripper", "--eval-episodes", "1"]
     assert cli_main(argv) == 0
