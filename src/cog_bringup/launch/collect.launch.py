@@ -27,7 +27,7 @@ ARGS = [
     ("preset", "drawer-prior", "collection preset (see `cogrl collect --help`)"),
     ("episodes", "10", "episodes to record"),
     ("seed", "0", "seed of the behaviour draws and action noise"),
-    ("noise_std", "0.1", "scripted action noise"),
+    ("prior_profile", "paper", "scripted behaviours' settings: paper | state-table (the node's noise_std follows it)"),
     ("max_steps", "60", "cap on one episode's length"),
     ("rate_hz", "20.0", "control rate (sim: as fast as the machine allows up to this; real arm: 5)"),
     ("bag_dir", "auto", "output bag directory (new or empty); auto = ./cog_bags/collect_<run id>"),
@@ -48,7 +48,7 @@ ARGS = [
 
 TYPES = {  # parameter types as the nodes declare them (anything else is a string)
     "episodes": int, "seed": int, "max_steps": int, "image_size": int, "camera_width": int, "camera_height": int,
-    "noise_std": float, "rate_hz": float, "camera_rate_hz": float,
+    "rate_hz": float, "camera_rate_hz": float,
 }
 
 
@@ -79,7 +79,7 @@ def generate_launch_description() -> LaunchDescription:
         package="cog_collect", executable="collector_node", name="collector", output="screen",
         parameters=[arg("params_file"), {
             "backend": v("backend"), "robot_model": v("robot_model"), "preset": v("preset"),
-            "episodes": v("episodes"), "seed": v("seed"), "noise_std": v("noise_std"),
+            "episodes": v("episodes"), "seed": v("seed"), "prior_profile": v("prior_profile"),
             "max_steps": v("max_steps"), "rate_hz": v("rate_hz"), "bag_dir": v("bag_dir"),
             "storage": v("storage"), "image_size": v("image_size"), "camera_width": v("camera_width"),
             "camera_height": v("camera_height"), "camera_rate_hz": v("camera_rate_hz"),

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cog_core.files import atomic_write_text
+from cog_core.scripted.policies import DEFAULT_PROFILE, profile_config
 from cog_core.scripted.presets import get_preset
 
 
@@ -33,7 +34,8 @@ class CollectConfig:
     episodes: int | None = None  # overrides preset x scale when set
     workers: int = 1
     seed: int = 0
-    noise_std: float = 0.1  # scripted action noise (paper: 0.2, original code: 0.1)
+    prior_profile: str = DEFAULT_PROFILE  # the behaviours' settings (`cog_core.scripted.policies.PRIOR_PROFILES`)
+    noise_std: float | None = None  # scripted action noise; None = the profile's (paper 0.2, original code 0.1)
     image_size: int = 48
     storage: str = "mcap"  # or "sqlite3"
     max_steps: int = 60  # cap on one scripted episode
@@ -57,6 +59,7 @@ class CollectionSummary:
     """Totals of a collection run."""
 
     preset: str
+    prior_profile: str = DEFAULT_PROFILE
     episodes: int = 0
     transitions: int = 0
     seconds: float = 0.0
@@ -79,10 +82,12 @@ def _worker(cfg: CollectConfig, worker: int, n_episodes: int, results: Any) -> N
     preset = get_preset(cfg.preset)
     station = SimStation(preset.mix[0].condition, image_size=cfg.image_size)
     out = Path(cfg.out) / f"worker_{worker:02d}"
-    run_cfg = RunnerConfig(preset=cfg.preset, episodes=n_episodes, seed=cfg.seed, noise_std=cfg.noise_std, max_steps=cfg.max_steps, stream=worker)
+    run_cfg = RunnerConfig(preset=cfg.preset, episodes=n_episodes, seed=cfg.seed, prior_profile=cfg.prior_profile,
+                           noise_std=cfg.noise_std, max_steps=cfg.max_steps, stream=worker)
     try:
         with BagRecorder(out, storage=cfg.storage, worker=worker, split_size_bytes=cfg.split_size_mb * 2**20,
-                         custom_data={"cog.preset": preset.name, "cog.role": preset.role}) as recorder:
+                         custom_data={"cog.preset": preset.name, "cog.role": preset.role,
+                                      "cog.prior_profile": cfg.prior_profile}) as recorder:
             runner = ScriptedRunner(station, recorder, run_cfg)
             while runner.remaining:
                 runner.begin()
@@ -98,6 +103,9 @@ def _worker(cfg: CollectConfig, worker: int, n_episodes: int, results: Any) -> N
 def collect(cfg: CollectConfig, progress: bool = True) -> CollectionSummary:
     """Run a collection; returns the summary (also written to `<out>/collection_summary.json`)."""
     preset = get_preset(cfg.preset)
+    profile_config(cfg.prior_profile, cfg.noise_std)  # KeyError naming the valid profiles
+    if cfg.noise_std is not None and cfg.noise_std < 0:
+        raise ValueError(f"noise must be >= 0, got {cfg.noise_std}")
     if cfg.workers < 1:
         raise ValueError(f"workers must be >= 1, got {cfg.workers}")
     if cfg.image_size not in (48, 64):
@@ -113,7 +121,7 @@ def collect(cfg: CollectConfig, progress: bool = True) -> CollectionSummary:
     for p in procs:
         p.start()
     stats: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # episodes, behaviour ok, task ok, steps
-    summary = CollectionSummary(preset=preset.name)
+    summary = CollectionSummary(preset=preset.name, prior_profile=cfg.prior_profile)
     t0 = time.perf_counter()
     bar = None
     if progress:
@@ -171,7 +179,7 @@ def print_summary(summary: CollectionSummary) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"collection summary: {summary.preset}")
+    table = Table(title=f"collection summary: {summary.preset} (prior profile {summary.prior_profile})")
     table.add_column("behaviour @ condition", no_wrap=True)
     for col in ("episodes", "behaviour success", "task success", "mean length"):
         table.add_column(col, justify="right")
