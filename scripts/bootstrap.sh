@@ -7,7 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 PY="${PYTHON:-python3}"
 STAMP="$VENV/.cog-bootstrap-stamp"
-WANT_HASH="$(cat "$ROOT/scripts/bootstrap.sh" "$ROOT/src/cog_core/pyproject.toml" "$ROOT/requirements-dev.txt" | sha256sum | cut -d' ' -f1)"
+WANT_HASH="$(cat "$ROOT/scripts/bootstrap.sh" "$ROOT/src/cog_core/pyproject.toml" "$ROOT/src/cog_core/setup.cfg" "$ROOT/requirements-dev.txt" | sha256sum | cut -d' ' -f1)"
 
 log() { printf '\033[1;34m[bootstrap]\033[0m %s\n' "$*"; }
 

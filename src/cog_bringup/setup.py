@@ -23,5 +23,5 @@ setup(
     maintainer_email="cog@example.com",
     description="COG bringup: collect.launch.py, configs, rviz",
     license="MIT",
-    tests_require=["pytest"],
+    extras_require={"test": ["pytest"]},  # colcon test picks pytest from this (setuptools >= 72 dropped tests_require)
 )

@@ -19,7 +19,7 @@ setup(
     maintainer_email="cog@example.com",
     description="COG collection nodes: camera, localizer, scripted collector, bag_to_dataset",
     license="MIT",
-    tests_require=["pytest"],
+    extras_require={"test": ["pytest"]},  # colcon test picks pytest from this (setuptools >= 72 dropped tests_require)
     entry_points={
         "console_scripts": [
             f"camera_node = {PACKAGE}.camera_node:main",

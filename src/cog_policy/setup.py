@@ -22,6 +22,6 @@ setup(
     maintainer_email="cog@example.com",
     description="COG policy node with safety; run.launch.py",
     license="MIT",
-    tests_require=["pytest"],
+    extras_require={"test": ["pytest"]},  # colcon test picks pytest from this (setuptools >= 72 dropped tests_require)
     entry_points={"console_scripts": [f"policy_node = {PACKAGE}.policy_node:main"]},
 )

@@ -10,8 +10,11 @@ which spawns the arm at the origin with JointTrajectoryControllers ``arm_control
 ``gripper_controller`` under ``/<robot_name>``. The world's camera publishes
 sensor_msgs/Image on ``/cog/camera/image_raw`` (and ``/cog/camera/camera_info``). Then, e.g.:
 
-    ros2 run cog_collect collector_node --ros-args -p backend:=gazebo -p rate_hz:=5.0 \
-        -p object_source:=localizer -r camera/image_raw:=/cog/camera/image_raw
+    ros2 launch cog_bringup collect.launch.py backend:=gazebo preset:=drawer-prior rate_hz:=5.0
+    ros2 launch cog_policy run.launch.py backend:=gazebo model:=runs/cog_drawer/export rate_hz:=5.0
+
+Without Interbotix's simulation packages it stops before starting anything and says how to
+install them.
 """
 
 import os
@@ -46,8 +49,18 @@ def world_path(scene: str, world_dir: str, camera_size: tuple[int, int]) -> str:
     return str(write_world(SCENES[scene], os.path.join(out_dir, f"cog_{scene}.world"), camera_size=camera_size))
 
 
+INSTALL_HINT = ("install Interbotix's X-Series simulation for Humble (Gazebo Classic, gazebo_ros2_control and "
+                "interbotix_xsarm_sim: Interbotix's xsarm_amd64_install.sh -d humble), or run it in the docker/ image: "
+                "`docker compose -f docker/compose.yaml run sim` (docs/real_robot.md)")
+
+
 def _launch_setup(context, *args, **kwargs):
+    from cog_collect import launch_support
+
     cfg = {name: LaunchConfiguration(name).perform(context) for name, _, _ in ARGS}
+    launch_support.validate("sim.launch.py", {k: v for k, v in cfg.items() if k != "world_dir"})
+    for package in ("gazebo_ros", "interbotix_xsarm_sim"):
+        launch_support.require_package(package, "sim.launch.py (the WidowX in Gazebo)", INSTALL_HINT)
     path = world_path(cfg["scene"], cfg["world_dir"], (int(cfg["camera_width"]), int(cfg["camera_height"])))
     gz = IncludeLaunchDescription(
         PythonLaunchDescriptionSource(

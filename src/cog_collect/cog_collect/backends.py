@@ -71,8 +71,12 @@ def _make_interbotix(node: Node, params: BackendParams) -> Any:
 
 
 def _make_gazebo(node: Node, params: BackendParams) -> Any:
-    from cog_collect import gazebo_backend
-
+    try:
+        from cog_collect import gazebo_backend
+    except ImportError as err:
+        raise ImportError(
+            f"backend:=gazebo needs {err.name or 'trajectory_msgs'} (apt install ros-$ROS_DISTRO-trajectory-msgs) "
+            "and a running Gazebo with the WidowX: `ros2 launch cog_bringup sim.launch.py` (docs/real_robot.md)") from err
     return gazebo_backend.make_station(node, params)
 
 
@@ -86,6 +90,18 @@ _FACTORIES: dict[str, Callable[[Node, BackendParams], Any]] = {
 def register_backend(name: str, factory: Callable[[Node, BackendParams], Any]) -> None:
     """Make `backend:=name` build its station with `factory(node, params)`."""
     _FACTORIES[name] = factory
+
+
+def missing_inputs(station: Any) -> str | None:
+    """What a hardware station still lacks before an episode can start (a camera frame, the arm's
+    joint states), or None when it has everything (the sim always has)."""
+    inputs = getattr(station, "inputs", None)  # hardware backends keep their topic subscriptions here
+    if inputs is not None and inputs.image() is None:
+        return f"a camera image on {inputs.sub_image.topic_name}"
+    driver = getattr(getattr(station, "arm", None), "driver", None)
+    if driver is not None and driver.joints() is None:
+        return "the arm's joint states"
+    return None
 
 
 def make_station(node: Node, params: BackendParams) -> Any:

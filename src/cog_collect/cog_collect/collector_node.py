@@ -5,15 +5,23 @@ A thin shell over `cog_core`: `cog_core.stations.scripted_runner.ScriptedRunner`
 (cog_msgs/Step + EpisodeSummary, MCAP or sqlite3, metadata v8), the station comes from the
 backend factory. One control step per timer tick at ``rate_hz``.
 
-Topics out: ``/cog/observation`` (sensor_msgs/Image, the logged observation),
-``/cog/step_info`` (std_msgs/String, JSON: episode_id, step_index, action, reward, state),
-``/cog/episode`` (std_msgs/String, JSON episode summary), ``~/status`` (std_msgs/String).
+Topics out: ``/cog/step`` (cog_msgs/Step) and ``/cog/episode`` (cog_msgs/EpisodeSummary): every
+message the bag gets, as it is written (the same bytes), so ``ros2 bag record /cog/step
+/cog/episode`` makes a bag `cogrl convert` reads; ``/cog/observation`` (sensor_msgs/Image, the
+logged observation), ``~/status`` (std_msgs/String JSON, latched). Deprecated, removed in the next
+release: ``/cog/step_info`` and ``/cog/episode_info`` (std_msgs/String JSON; the episode JSON was
+on ``/cog/episode`` before that topic became typed).
 With ``backend:=sim`` also the camera topics and ``joint_states`` (see `backends.SimPublisher`).
 Services: ``~/start``, ``~/stop`` (std_srvs/Trigger).
 ``object_source:=localizer`` makes the behaviours use the localizer's ``/cog/object`` instead of
-the sim's ground truth (the real-robot path, exercised in the sim). Stop aborts the episode in progress
+the sim's ground truth (the real-robot path, exercised in the sim; robot backends always take it).
+Each episode then waits, after the reset has parked the arm at its start pose, for an estimate
+from a frame of its own scene, and the behaviour acts on that estimate for the whole episode
+(``hold_object_estimate``): once the gripper hovers over the object the arm hides it from the
+camera. Stop aborts the episode in progress
 (readers skip it) and pauses; start resumes. The bag is closed cleanly when all episodes are
-done and on shutdown.
+done and on shutdown (SIGINT/SIGTERM: the episode in progress is aborted, the bag gets its
+footer and summary, then the arm is put to sleep; exit status 0).
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from rclpy.node import Node
 from std_srvs.srv import Trigger
 
 from cog_collect import ros_io
-from cog_collect.backends import BackendParams, SimPublisher, declare_backend_params, make_station
+from cog_collect.backends import BackendParams, SimPublisher, declare_backend_params, make_station, missing_inputs
 
 
 class CollectorNode(Node):
@@ -53,10 +61,17 @@ class CollectorNode(Node):
             seed=p(self, "seed", 0, "seed of the behaviour/condition draws and the noise"),
             noise_std=p(self, "noise_std", PRIOR_PROFILES[profile].noise_std, "scripted action noise (default: the profile's)"),
             max_steps=p(self, "max_steps", 60, "cap on one episode's length"),
+            hold_object_estimate=p(self, "hold_object_estimate", True,
+                                   "localizer: act on the estimate taken as the episode begins, not newer ones"),
         )
         self.rate_hz = float(p(self, "rate_hz", 20.0, "control steps per second"))
-        if self.rate_hz <= 0:
-            raise ValueError(f"rate_hz must be > 0, got {self.rate_hz}")
+        for name, value, ok, form in (("episodes", cfg.episodes, cfg.episodes >= 1, "a whole number >= 1"),
+                                      ("max_steps", cfg.max_steps, cfg.max_steps >= 1, "a whole number >= 1"),
+                                      ("seed", cfg.seed, cfg.seed >= 0, "a whole number >= 0"),
+                                      ("noise_std", cfg.noise_std, cfg.noise_std >= 0, "a number >= 0"),
+                                      ("rate_hz", self.rate_hz, self.rate_hz > 0, "a number > 0")):
+            if not ok:
+                raise ValueError(f"parameter {name} must be {form}, got {value}")
         run_id = default_run_id()
         bag_dir = p(self, "bag_dir", "auto", "output directory (new or empty); 'auto' = ./cog_bags/collect_<run id>")
         storage = p(self, "storage", "mcap", "rosbag2 storage: mcap | sqlite3")
@@ -67,13 +82,18 @@ class CollectorNode(Node):
         self.sim_publisher = SimPublisher(self, self.station, bp) if (bp.publish_camera and hasattr(self.station, "camera_image")) else None
         auto = bag_dir in ("", "auto")
         self.bag_dir = Path(os.path.join("cog_bags", f"collect_{run_id}") if auto else bag_dir).expanduser().resolve()
-        self.recorder = BagRecorder(self.bag_dir, storage=storage, run_id=run_id,
+        self.record_publishers, on_message = ros_io.recorder_topics(self)
+        self.recorder = BagRecorder(self.bag_dir, storage=storage, run_id=run_id, on_message=on_message,
                                     custom_data={"cog.preset": preset, "cog.role": get_preset(preset).role,
                                                  "cog.backend": bp.backend, "cog.source": "cog_collect/collector_node"})
         self.object_source = p(self, "object_source", "sim",
                                "where behaviours get the object position: sim (ground truth) | localizer (/cog/object)")
         if self.object_source not in ("sim", "localizer"):
             raise ValueError(f"object_source must be 'sim' or 'localizer', got {self.object_source!r}")
+        if bp.backend != "sim" and self.object_source == "sim":
+            self.get_logger().info(f"backend {bp.backend} has no ground truth: the behaviours use the localizer's "
+                                   "/cog/object (object_source:=localizer)")
+            self.object_source = "localizer"
         self.object_pos = None
         self.reset_time = None
         if self.object_source == "localizer":
@@ -85,8 +105,9 @@ class CollectorNode(Node):
         self.running = self.autostart
         self.closed = False
         self.pub_obs = self.create_publisher(ros_io.Image, "/cog/observation", ros_io.SENSOR)
-        self.pub_step = self.create_publisher(ros_io.String, "/cog/step_info", 10)
-        self.pub_episode = self.create_publisher(ros_io.String, "/cog/episode", 10)
+        # deprecated JSON mirrors of /cog/step and /cog/episode (kept for one release)
+        self.pub_step_json = self.create_publisher(ros_io.String, "/cog/step_info", 10)
+        self.pub_episode_json = self.create_publisher(ros_io.String, "/cog/episode_info", 10)
         self.pub_status = self.create_publisher(ros_io.String, "~/status", ros_io.LATCHED)
         self.create_service(Trigger, "~/start", self._on_start)
         self.create_service(Trigger, "~/stop", self._on_stop)
@@ -119,7 +140,7 @@ class CollectorNode(Node):
     def _on_stop(self, request, response):
         aborted = self.runner.abort("stopped by ~/stop")
         if aborted is not None:
-            self.pub_episode.publish(ros_io.json_msg(aborted.as_dict()))
+            self.pub_episode_json.publish(ros_io.json_msg(aborted.as_dict()))
         was = self.running
         self.running = False
         self._status("idle")
@@ -131,7 +152,7 @@ class CollectorNode(Node):
     # -- the loop ---------------------------------------------------------------------------
     def _status(self, text: str) -> None:
         self.status = text
-        self.pub_status.publish(ros_io.json_msg({
+        ros_io.publish_if_valid(self, self.pub_status, ros_io.json_msg({
             "status": text, "episodes_done": sum(e.status == "complete" for e in self.runner.finished),
             "episodes_total": self.runner.config.episodes, "bag_dir": str(self.bag_dir)}))
 
@@ -142,6 +163,10 @@ class CollectorNode(Node):
             if not self.runner.in_episode:
                 if self.runner.remaining == 0:
                     self.finish()
+                    return
+                missing = missing_inputs(self.station)
+                if missing:
+                    self.get_logger().warning(f"waiting for {missing} before the next episode", throttle_duration_sec=5.0)
                     return
                 if self.object_source == "localizer":
                     if not self.runner.prepared:  # new scene: wait for an estimate from a frame of it
@@ -156,12 +181,12 @@ class CollectorNode(Node):
             report, done = self.runner.step()
             stamp = self.get_clock().now().to_msg()
             self.pub_obs.publish(ros_io.image_msg(self, report.image, "observation", stamp))
-            self.pub_step.publish(ros_io.json_msg({
+            self.pub_step_json.publish(ros_io.json_msg({
                 "episode_id": report.episode_id, "step_index": report.step_index,
                 "action": report.action, "reward": report.reward, "state": report.state}))
             if done:
                 ep = self.runner.finish()
-                self.pub_episode.publish(ros_io.json_msg(ep.as_dict()))
+                self.pub_episode_json.publish(ros_io.json_msg(ep.as_dict()))
                 self.get_logger().info(
                     f"episode {ep.index + 1}/{self.runner.config.episodes} {ep.behaviour} @ {ep.condition}: "
                     f"{ep.steps} steps, behaviour success {ep.behaviour_success}, task success {ep.success}")
@@ -186,8 +211,9 @@ class CollectorNode(Node):
             f"{status}: {self.recorder.episodes_written} episode(s), {self.recorder.steps_written} step(s) in {self.bag_dir}")
 
     def destroy_node(self) -> None:
-        """Close the bag cleanly, then the station, then the node."""
+        """Close the bag cleanly, then the station (a robot arm goes to sleep), then the node."""
         self.finish(status="shutdown" if self.runner.remaining else "finished")
+        ros_io.flush(self.record_publishers.values())
         self.station.close()
         super().destroy_node()
 

@@ -91,9 +91,12 @@ class GazeboDriver:
         """Publish a finger trajectory to the open or closed slide positions."""
         self.pub_gripper.publish(trajectory(FINGER_JOINTS, FINGER_OPEN if open_ else FINGER_CLOSED, self.gripper_time))
 
-    def sleep(self, moving_time: float) -> None:
-        """Send the sleep pose (the controller executes it; nothing to wait on in a node's shutdown)."""
+    def sleep(self, moving_time: float, ack_timeout_s: float = 2.0) -> None:
+        """Send the sleep pose and wait until the controller has received it (the node is shutting down)."""
+        from rclpy.duration import Duration as RclpyDuration
+
         self.pub_arm.publish(trajectory(JOINT_NAMES, sleep_joints(), moving_time))
+        self.pub_arm.wait_for_all_acked(RclpyDuration(seconds=ack_timeout_s))
 
     def torque_off(self) -> None:
         """Gazebo has no torque switch; the controllers hold the last goal."""

@@ -1,19 +1,24 @@
 """``backend:=interbotix``: a real WidowX 250 6-DOF through Interbotix's Python API (ROS 2 Humble).
 
 API used, as in Interbotix/interbotix_ros_toolboxes (humble branch),
-``interbotix_xs_toolbox/interbotix_xs_modules/interbotix_xs_modules/xs_robot/``:
+``interbotix_xs_toolbox/interbotix_xs_modules/interbotix_xs_modules/xs_robot/`` and
+``interbotix_common_toolbox/interbotix_common_modules/interbotix_common_modules/common_robot/robot.py``:
 
 - ``arm.py``: ``InterbotixManipulatorXS(robot_model, group_name='arm', gripper_name='gripper',
-  robot_name=None, moving_time=2.0, accel_time=0.3, ..., node_name='robot_manipulation',
-  start_on_init=True, args=None)`` builds an ``InterbotixRobotXSCore`` node, blocks until the
-  xs_sdk driver answers its RobotInfo service, and (start_on_init) spins that node in its own
-  thread with a MultiThreadedExecutor. ``.arm.set_joint_positions(joint_positions, moving_time=None,
+  robot_name=None, moving_time=2.0, accel_time=0.3, ..., node_name=..., args=None)`` builds an
+  ``InterbotixRobotXSCore`` on a node (since April 2024 a global node, made with ``rclpy.init()``
+  only if nobody initialised ROS yet) and blocks until the xs_sdk driver's services answer.
+  Since April 2024 nothing spins that node until ``robot_startup()`` (common_robot/robot.py)
+  starts a daemon thread with its own MultiThreadedExecutor (``while rclpy.ok(): spin``); before
+  that, the constructor did it itself (``start_on_init=True``). This backend calls
+  ``robot_startup()`` where it exists. ``.arm.set_joint_positions(joint_positions, moving_time=None,
   accel_time=None, blocking=True) -> bool`` (False, and nothing sent, when outside the joint
-  position/velocity limits), ``.arm.go_to_home_pose(moving_time=None, accel_time=None,
-  blocking=True)``, ``.arm.go_to_sleep_pose(moving_time=None, accel_time=None, blocking=True)``.
-  ``InterbotixManipulatorXS.shutdown()`` calls ``rclpy.shutdown()`` (newer releases:
-  ``interbotix_common_modules.common_robot.robot.robot_shutdown``), so this backend never calls
-  it: our node owns the rclpy lifetime.
+  position/velocity limits), ``.arm.go_to_home_pose(...)``, ``.arm.go_to_sleep_pose(moving_time=None,
+  accel_time=None, blocking=True)`` (publishes the JointGroupCommand, then sleeps the moving time).
+  ``robot_shutdown()`` (and the older ``InterbotixManipulatorXS.shutdown()``) call
+  ``rclpy.shutdown()``, so this backend never calls them: our node owns the rclpy lifetime
+  (`cog_collect.ros_io.run_node`: the station's sleep + torque off run on a valid context, then
+  ROS shuts down, then the Interbotix spin thread is joined).
 - ``gripper.py``: ``.gripper.grasp(delay=1.0)``, ``.gripper.release(delay=1.0)`` (PWM/current
   effort; ``delay`` is a blocking sleep, we pass 0).
 - ``core.py``: ``.core.joint_states`` (sensor_msgs/JointState, guarded by ``.core.js_mutex``),
@@ -108,8 +113,14 @@ def make_interbotix_bot(robot_model: str, moving_time: float = 2.0, accel_time: 
             f"`ros2 launch interbotix_xsarm_control xsarm_control.launch.py robot_model:={robot_model}` "
             "(add use_sim:=true for a dry run)"
         ) from e
-    return InterbotixManipulatorXS(robot_model=robot_model, group_name="arm", gripper_name="gripper",
-                                   moving_time=moving_time, accel_time=accel_time)
+    bot = InterbotixManipulatorXS(robot_model=robot_model, group_name="arm", gripper_name="gripper",
+                                  moving_time=moving_time, accel_time=accel_time)
+    try:  # since April 2024 the API spins its node only after robot_startup()
+        from interbotix_common_modules.common_robot.robot import robot_startup
+    except ImportError:  # older releases: the constructor started spinning (start_on_init=True)
+        return bot
+    robot_startup()
+    return bot
 
 
 def make_station(node: Any, params: Any, bot: Any = None, settings: RealArmSettings | None = None) -> HardwareStation:

@@ -7,9 +7,12 @@ the optical frame in the base frame), as published by camera_node or the sim bac
 
 Subscribes: ``camera/image_raw``, ``camera/camera_info``, ``camera/pose``, ``joint_states``
 (to mask out the arm when ``exclude_arm`` is true).
-Publishes: ``/cog/object`` (geometry_msgs/PointStamped, best candidate, base frame),
-``/cog/detections`` (std_msgs/String, JSON list of all candidates, best first, [] = nothing),
-``~/debug_image`` (sensor_msgs/Image, annotated).
+Publishes: ``/cog/object`` (geometry_msgs/PointStamped, best candidate, base frame; nothing
+when no candidate is reliable, e.g. while the arm hides the object), ``/cog/detections``
+(std_msgs/String, JSON: found, detections best first, withheld candidates with their reasons,
+a one-line summary), ``~/debug_image`` (sensor_msgs/Image, annotated).
+The object's height and size come from ``config_overrides`` (``object_height=``, ``object_size=``,
+or ``objects_file=`` + ``object_name=`` for a per-object table); height warnings are logged.
 Service: ``~/capture_background`` (std_srvs/Trigger): build the background model from the
 ``background_frames`` most recent frames; call it while the workspace is empty.
 """
@@ -25,6 +28,14 @@ from rclpy.node import Node
 from std_srvs.srv import Trigger
 
 from cog_collect import ros_io
+# imported here, not in the callbacks: the first joint_states or image message would otherwise
+# import MuJoCo (seconds on a loaded machine) inside a callback, and a shutdown signal that
+# arrives meanwhile would wait for it
+from cog_core.config import load_config
+from cog_core.robot.kinematics import JOINT_NAMES
+from cog_core.vision import CameraModel, CameraPose, Localizer, LocalizerConfig
+from cog_core.vision.localize import annotate
+from cog_core.vision.masks import capsule_mask, wx250s_arm_segments
 
 
 class LocalizerNode(Node):
@@ -32,9 +43,6 @@ class LocalizerNode(Node):
 
     def __init__(self, **kwargs) -> None:
         super().__init__("localizer", **kwargs)
-        from cog_core.config import load_config
-        from cog_core.vision import LocalizerConfig
-
         p = ros_io.param
         config_yaml = p(self, "config_yaml", "", "LocalizerConfig YAML (workspace, thresholds); '' = defaults")
         overrides = list(p(self, "config_overrides", [""], "LocalizerConfig key=value overrides"))
@@ -70,15 +78,11 @@ class LocalizerNode(Node):
         self.localizer = None
 
     def _on_joints(self, msg) -> None:
-        from cog_core.robot.kinematics import JOINT_NAMES
-
         pos = dict(zip(msg.name, msg.position))
         if all(n in pos for n in JOINT_NAMES):
             self.joints = np.array([pos[n] for n in JOINT_NAMES])
 
     def _camera_model(self):
-        from cog_core.vision import CameraModel, CameraPose
-
         if self.info is None:
             return None
         if self.pose_yaml:
@@ -88,8 +92,6 @@ class LocalizerNode(Node):
         return ros_io.camera_model_of(self.info, self.pose, table_z=self.table_z)
 
     def _ensure_localizer(self) -> bool:
-        from cog_core.vision import Localizer
-
         if self.localizer is None:
             cam = self._camera_model()
             if cam is None:
@@ -119,19 +121,19 @@ class LocalizerNode(Node):
         self.frames.append(frame)
         if not self._ensure_localizer() or self.localizer.background is None:
             return
-        from cog_core.vision.localize import annotate
-        from cog_core.vision.masks import capsule_mask, wx250s_arm_segments
-
         exclude = None
         if self.exclude_arm and self.joints is not None:
             seg, rad = wx250s_arm_segments(self.joints)
             exclude = capsule_mask(self.localizer.camera, seg, rad)
         try:
-            found = self.localizer.localize(frame, exclude)
+            result = self.localizer.analyze(frame, exclude)
         except ValueError as err:
             self.get_logger().error(f"cannot localize: {err}", throttle_duration_sec=5.0)
             return
-        self.pub_all.publish(ros_io.json_msg([d.as_dict() for d in found]))
+        found = result.detections
+        self.pub_all.publish(ros_io.json_msg(result.as_dict()))
+        for warning in {w for d in found for w in d.warnings}:
+            self.get_logger().warning(warning, throttle_duration_sec=10.0)
         if found:
             best = found[0]
             out = PointStamped()
@@ -141,7 +143,8 @@ class LocalizerNode(Node):
             self.pub_point.publish(out)
             self.detections += 1
         if self.publish_debug:
-            self.pub_debug.publish(ros_io.image_msg(self, annotate(frame, found), msg.header.frame_id, msg.header.stamp))
+            self.pub_debug.publish(ros_io.image_msg(self, annotate(frame, found, withheld=result.withheld),
+                                                    msg.header.frame_id, msg.header.stamp))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""collector_node on real rclpy with backend:=sim: N complete episodes in a bag that `cogrl convert` reads."""
+"""collector_node on real rclpy with backend:=sim: N complete episodes in a bag that `cogrl convert` reads,
+and the same messages, typed, on /cog/step and /cog/episode."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ import pytest
 
 pytestmark = pytest.mark.ros
 rclpy = pytest.importorskip("rclpy", reason="rclpy is not installed (bash scripts/bootstrap.sh installs the Jazzy wheels)")
+pytest.importorskip("cog_msgs", reason="cog_msgs is not built here: the node tests run in the colcon-built "
+                    "workspace (bash scripts/ros.sh, or colcon build && source install/setup.bash)")
 
+from cog_msgs.msg import EpisodeSummary, Step  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 
 from cog_collect.collector_node import CollectorNode  # noqa: E402
-from cog_collect.testing import call, ros_session, spin_until  # noqa: E402
+from cog_collect.testing import call, same_cdr, ros_session, spin_until  # noqa: E402
 
 
 def _params(**kw):
@@ -30,9 +34,12 @@ def test_collector_records_n_episodes_that_convert_reads(tmp_path):
             preset="pick-place-task", episodes=3, max_steps=12, rate_hz=200.0, bag_dir=str(bag),
             camera_width=160, camera_height=120, camera_rate_hz=30.0, seed=5, prior_profile="state-table"))
         probe = rclpy.create_node("probe", context=ctx)
-        episodes, steps, images, cams = [], [], [], []
-        probe.create_subscription(String, "/cog/episode", lambda m: episodes.append(json.loads(m.data)), 10)
+        episodes, steps, images, cams, typed_steps, summaries, raw = [], [], [], [], [], [], []
+        probe.create_subscription(String, "/cog/episode_info", lambda m: episodes.append(json.loads(m.data)), 10)
         probe.create_subscription(String, "/cog/step_info", lambda m: steps.append(json.loads(m.data)), 100)
+        probe.create_subscription(Step, "/cog/step", typed_steps.append, 200)
+        probe.create_subscription(EpisodeSummary, "/cog/episode", summaries.append, 20)
+        probe.create_subscription(Step, "/cog/step", raw.append, 200, raw=True)  # the serialized bytes
         from sensor_msgs.msg import Image
 
         probe.create_subscription(Image, "/cog/observation", lambda m: images.append(m), 100)
@@ -42,14 +49,39 @@ def test_collector_records_n_episodes_that_convert_reads(tmp_path):
         t0 = time.monotonic()
         assert spin_until(ex, lambda: node.closed and len(episodes) == 3, timeout=30.0), (node.status, episodes)
         elapsed = time.monotonic() - t0
-        spin_until(ex, lambda: len(steps) >= sum(e["steps"] for e in episodes), timeout=2.0)
+        spin_until(ex, lambda: len(steps) >= sum(e["steps"] for e in episodes) and len(summaries) == 3
+                   and len(raw) == len(typed_steps) == sum(e["steps"] + 1 for e in episodes), timeout=5.0)
         assert [e["status"] for e in episodes] == ["complete"] * 3
         assert all(1 <= e["steps"] <= 12 for e in episodes)
         assert len(steps) == sum(e["steps"] for e in episodes)
         assert images and images[0].encoding == "rgb8" and (images[0].height, images[0].width) == (48, 48)
         assert cams and (cams[0].height, cams[0].width) == (120, 160)
         assert all(len(s["action"]) == 8 and all(-1.0 <= a <= 1.0 for a in s["action"]) for s in steps)
+        live_hash = {}
+        for topic in ("/cog/step", "/cog/episode"):
+            info = probe.get_publishers_info_by_topic(topic)
+            assert len(info) == 1 and info[0].node_name == "collector"
+            live_hash[topic] = str(info[0].topic_type_hash)
+        # typed: one Step per logged step (T+1 per episode, the last holds the final observation)
+        assert [s.status for s in summaries] == ["complete"] * 3
+        assert [s.episode_id for s in summaries] == [e["episode_id"] for e in episodes]
+        assert [s.length for s in summaries] == [e["steps"] for e in episodes]
+        assert len(typed_steps) == sum(e["steps"] + 1 for e in episodes)
+        assert sum(s.is_last for s in typed_steps) == 3 and typed_steps[0].is_first and typed_steps[0].step_index == 0
+        assert typed_steps[0].observation.encoding == "rgb8" and typed_steps[0].observation.height == 48
         print(f"collector: 3 episodes, {len(steps)} steps in {elapsed:.2f} s")
+    # the live topic carried exactly the bag's messages, byte for byte, with the bag's type hash
+    from mcap.reader import make_reader
+
+    with open(next(bag.glob("*/*.mcap")), "rb") as f:
+        reader = make_reader(f)
+        in_bag = [m.data for _, ch, m in reader.iter_messages() if ch.topic == "/cog/step"]
+    assert len(raw) == len(in_bag) and all(same_cdr(r, b) for r, b in zip(raw, in_bag))
+    import yaml
+
+    meta = yaml.safe_load(next(bag.glob("*/metadata.yaml")).read_text())["rosbag2_bagfile_information"]
+    bag_hash = {t["topic_metadata"]["name"]: t["topic_metadata"]["type_description_hash"] for t in meta["topics_with_message_count"]}
+    assert bag_hash["/cog/step"] == live_hash["/cog/step"] and bag_hash["/cog/episode"] == live_hash["/cog/episode"]
     # the bag is closed and complete: the converter (same code as `ros2 run cog_collect bag_to_dataset`) reads it
     from cog_collect.bag_to_dataset import main as bag_to_dataset
 

@@ -104,7 +104,10 @@ def apply_overrides(config: T, overrides: Iterable[str]) -> T:
             node = node[part]
         if parts[-1] not in node:
             raise ConfigError(f"override {key!r}: unknown key; valid: {', '.join(sorted(node))}")
-        node[parts[-1]] = yaml.safe_load(raw) if raw != "" else ""
+        try:
+            node[parts[-1]] = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError:
+            raise ConfigError(f"override {item!r}: {raw!r} is not a value (quote it, or write a number, true/false, [a, b])") from None
     return from_dict(type(config), data)
 
 
@@ -115,7 +118,13 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: Iterabl
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist")
-        data = yaml.safe_load(path.read_text()) or {}
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as err:
+            where = getattr(err, "problem_mark", None)
+            at = f" at line {where.line + 1}, column {where.column + 1}" if where is not None else ""
+            raise ConfigError(f"config file {path} is not valid YAML{at} ({getattr(err, 'problem', None) or err}); "
+                              "fix the file (key: value per line)") from None
         if not isinstance(data, Mapping):
             raise ConfigError(f"config file {path} must hold a mapping at the top level")
         merged = to_dict(config)

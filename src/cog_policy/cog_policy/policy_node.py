@@ -8,14 +8,24 @@ the per-step limits and workspace box of `cog_core.robot.action`.
 
 Parameters: ``model`` (export directory with policy.json + policy.pt), ``rate_hz``,
 ``image_topic``, ``image_size``, ``image_timeout_s``, ``max_episode_steps``, ``autostart``,
+``inference_threads`` (torch threads, 1),
 ``bag_dir`` ('auto' or a path; 'none' = do not log), ``storage``, ``task``, plus the backend parameters
 (``backend``, ``robot_model``, ``condition``, camera settings for the sim).
 Topics: subscribes ``image_topic`` (sensor_msgs/Image); publishes ``~/action``
-(std_msgs/Float32MultiArray, every action sent to the arm) and ``~/status`` (std_msgs/String
-JSON, latched). Services: ``~/start``, ``~/stop`` (std_srvs/Trigger).
+(std_msgs/Float32MultiArray, every action sent to the arm), ``~/status`` (std_msgs/String
+JSON, latched) and, as they are logged, its episodes' ``/cog/step`` (cog_msgs/Step) and
+``/cog/episode`` (cog_msgs/EpisodeSummary) -- the bytes its bag gets (none with bag_dir:=none).
+Services: ``~/start``, ``~/stop`` (std_srvs/Trigger).
 
-Refuses to start (raises at construction, the process exits non-zero) when the model's
-metadata disagrees with the node's image size, the robot's state layout or the action convention.
+Image watchdog: with a camera topic from outside the node (a real camera, Gazebo, any
+``publish_camera:=false`` setup) the newest image may be at most ``image_timeout_s`` old on
+the wall clock. With the sim's own camera (``backend:=sim``, ``publish_camera:=true``) its age
+is measured in sim time: the sim stands still between control steps, so a host that is slow
+to render or to infer does not age the scene, but a camera that stops publishing still stops the
+arm after ``image_timeout_s`` of simulated motion.
+
+Refuses to start (one line naming each problem, exit status 2) when the model's metadata
+disagrees with the node's image size, the robot's state layout or the action convention.
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ from rclpy.node import Node
 from std_srvs.srv import Trigger
 
 from cog_collect import ros_io
-from cog_collect.backends import BackendParams, SimPublisher, declare_backend_params, make_station
+from cog_collect.backends import BackendParams, SimPublisher, declare_backend_params, make_station, missing_inputs
 
 
 class PolicyNode(Node):
@@ -59,18 +69,31 @@ class PolicyNode(Node):
         settings.image_size = int(bp.image_size)
         settings.initial_condition = bp.condition if bp.backend == "sim" else "real"
 
+        threads = int(p(self, "inference_threads", 1, "torch threads for the policy's forward pass (1: short, steady steps)"))
+        if threads < 1:
+            raise ValueError(f"parameter inference_threads must be a whole number >= 1, got {threads}")
+        import torch
+
+        # The exported networks are small: one thread computes an action in ~2 ms, while torch's
+        # default (a thread per core) measured 100-110 ms per step here with other jobs on the cores.
+        torch.set_num_threads(threads)
         self.runtime = PolicyRuntime.load(Path(model).expanduser())
         meta = PolicyMetadata.from_dict(self.runtime.meta)
         require_compatible(meta, image_size=settings.image_size)  # refuse before the arm moves
         self.station = make_station(self, bp)
         self.sim_publisher = SimPublisher(self, self.station, bp) if (bp.publish_camera and hasattr(self.station, "camera_image")) else None
+        # the image watchdog's clock: sim time for the sim's own camera, else the wall clock (see above)
+        own_sim_camera = self.sim_publisher is not None and hasattr(self.station, "sim_time")
+        self.clock = self.station.sim_time if own_sim_camera else ros_io.monotonic
+        self.clock_name = "sim time" if own_sim_camera else "wall clock"
         self.recorder = None
         if bag_dir not in ("", "none"):
             from cog_core.bag.recorder import default_run_id
 
             run_id = default_run_id()
             out = Path("cog_bags") / f"policy_{run_id}" if bag_dir == "auto" else Path(bag_dir).expanduser()
-            self.recorder = BagRecorder(out.resolve(), storage=storage, run_id=run_id,
+            self.record_publishers, on_message = ros_io.recorder_topics(self)
+            self.recorder = BagRecorder(out.resolve(), storage=storage, run_id=run_id, on_message=on_message,
                                         custom_data={"cog.role": "policy", "cog.backend": bp.backend,
                                                      "cog.source": "cog_policy/policy_node", "cog.model": str(model)})
         self.loop = PolicyLoop(self.runtime.act, self.station, settings, recorder=self.recorder,
@@ -89,10 +112,11 @@ class PolicyNode(Node):
         self._publish_status()
         self.get_logger().info(
             f"policy {model} ({meta.summary()}) on backend {bp.backend} at {settings.rate_hz:g} Hz; "
-            f"images from {image_topic}; " + ("waiting for ~/start" if not self.autostart else "autostart"))
+            f"images from {image_topic} (watchdog {settings.image_timeout_s:g} s of {self.clock_name}); "
+            + ("waiting for ~/start" if not self.autostart else "autostart"))
 
     def _publish_status(self) -> None:
-        self.pub_status.publish(ros_io.json_msg({"status": self.loop.status, "steps": self.loop.steps,
+        ros_io.publish_if_valid(self, self.pub_status, ros_io.json_msg({"status": self.loop.status, "steps": self.loop.steps,
                                                  "episodes": self.loop.episodes, "actions_sent": self.actions_sent,
                                                  "rate_hz_achieved": self.achieved_rate()}))
 
@@ -109,14 +133,22 @@ class PolicyNode(Node):
         except ValueError as err:
             self.get_logger().error(f"unusable camera image: {err}", throttle_duration_sec=5.0)
             return
-        self.loop.on_image(frame, ros_io.monotonic())
+        self.loop.on_image(frame, self.clock())
         if self.autostart and not self.loop.running and self.loop.status == "idle":
-            ok, message = self.loop.start(ros_io.monotonic())
+            missing = missing_inputs(self.station)
+            if missing:
+                self.get_logger().warning(f"autostart: waiting for {missing}", throttle_duration_sec=5.0)
+                return
+            ok, message = self.loop.start(self.clock())
             self.get_logger().info(f"autostart: {message}")
             self._publish_status()
 
     def _on_start(self, request, response):
-        response.success, response.message = self.loop.start(ros_io.monotonic())
+        missing = missing_inputs(self.station)
+        if missing and not self.loop.running:
+            response.success, response.message = False, f"not starting: waiting for {missing}"
+            return response
+        response.success, response.message = self.loop.start(self.clock())
         if response.success:
             self.sent_times.clear()
         self._publish_status()
@@ -129,10 +161,10 @@ class PolicyNode(Node):
 
     def _tick(self) -> None:
         before = self.loop.status
-        now = ros_io.monotonic()
-        result = self.loop.tick(now)
+        sent_at = ros_io.monotonic()
+        result = self.loop.tick(self.clock())
         if result.action is not None:
-            self.sent_times.append(now)  # the tick that decided and sent it
+            self.sent_times.append(sent_at)  # the tick that decided and sent it (wall clock)
             self.pub_action.publish(ros_io.floats_msg(result.action))
             self.actions_sent += 1
         if result.events:
@@ -141,10 +173,11 @@ class PolicyNode(Node):
             self._publish_status()
 
     def destroy_node(self) -> None:
-        """Stop the arm, close the episode and the bag, release the backend."""
+        """Stop commanding, close the episode and the bag, then release the backend (a robot arm goes to sleep)."""
         self.loop.close()
         if self.recorder is not None:
             self.recorder.close()
+            ros_io.flush(self.record_publishers.values())
         self.station.close()
         super().destroy_node()
 

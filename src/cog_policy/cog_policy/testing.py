@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 
@@ -11,8 +10,8 @@ def export_small_policy(out: Path, image_size: int = 48, obs: str = "image+state
     import torch
 
     from cog_core.rl.config import NetConfig, TrainConfig
-    from cog_core.rl.export import policy_metadata
-    from cog_core.rl.runtime import META_FILE, WEIGHTS_FILE, PolicyNet
+    from cog_core.rl.export import policy_metadata, write_export
+    from cog_core.rl.runtime import PolicyNet
 
     net = NetConfig(conv_channels=4, paper_q_hidden=(16, 8, 8), paper_policy_fc=(16, 8, 8), paper_policy_mlp=(8, 8, 8),
                     fast_channels=(4, 8, 8), fast_feature_dim=8, fast_hidden=(16, 16), state_hidden=(16, 16))
@@ -23,7 +22,5 @@ def export_small_policy(out: Path, image_size: int = 48, obs: str = "image+state
         for p in model.parameters():
             p.mul_(4.0)
     out.mkdir(parents=True)
-    torch.save(model.state_dict(), out / WEIGHTS_FILE)
     spec = {"image_size": image_size, "vec_key": "state", "vec_dim": 9, "action_dim": 8}
-    (out / META_FILE).write_text(json.dumps(policy_metadata(cfg, spec, 0, {"run": "test"})))
-    return out
+    return write_export(out, model.state_dict(), policy_metadata(cfg, spec, 0, {"run": "test"}))

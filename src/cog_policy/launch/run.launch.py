@@ -3,28 +3,28 @@
     ros2 launch cog_policy run.launch.py model:=runs/cog_drawer/export          # built-in sim
     ros2 launch cog_policy run.launch.py model:=... backend:=interbotix rate_hz:=5.0 \
         camera_source:=0 calibration_yaml:=calib/camera.yaml
+    ros2 launch cog_policy run.launch.py model:=... backend:=gazebo rate_hz:=5.0  # after sim.launch.py
     ros2 service call /policy/start std_srvs/srv/Trigger     # (unless autostart:=true)
     ros2 service call /policy/stop std_srvs/srv/Trigger
 
-With backend:=sim the policy node hosts the simulator and publishes its camera; with a robot
-backend camera_node publishes camera/image_raw. The node refuses to start when the model's
-metadata does not match image_size or the action convention.
+With backend:=sim the policy node hosts the simulator and publishes its camera; with
+backend:=interbotix camera_node publishes camera/image_raw; with backend:=gazebo the node reads
+the world camera of sim.launch.py (/cog/camera/image_raw). Every argument is checked before
+anything starts (cog_collect.launch_support); the node refuses a model whose metadata does not
+match image_size or the action convention; the launch ends when the policy node ends.
 """
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument
-from launch.conditions import IfCondition
-from launch.substitutions import LaunchConfiguration, PythonExpression
-from launch_ros.actions import Node
-from launch_ros.parameter_descriptions import ParameterValue
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration
 
 ARGS = [
     ("model", "", "policy export directory (policy.json + policy.pt from `cogrl export`); required"),
-    ("backend", "sim", "arm backend: sim | interbotix | gazebo"),
+    ("backend", "sim", "arm backend: sim | interbotix | gazebo (start sim.launch.py first)"),
     ("robot_model", "wx250s", "Interbotix robot model"),
     ("rate_hz", "5.0", "control rate (Hz)"),
     ("image_size", "48", "image size the model takes (checked against its metadata)"),
-    ("image_timeout_s", "0.5", "stop the arm when the newest image is older than this"),
+    ("image_timeout_s", "0.5", "stop the arm when the newest image is older than this (sim camera: sim time)"),
     ("max_episode_steps", "60", "stop an episode after this many actions"),
     ("autostart", "false", "start as soon as images arrive (else call ~/start)"),
     ("bag_dir", "auto", "log the policy's episodes here; auto = ./cog_bags/policy_<run id>; none = no log"),
@@ -37,38 +37,19 @@ ARGS = [
     ("calibration_yaml", "", "real camera: camera_info YAML"),
 ]
 
-TYPES = {  # parameter types as the nodes declare them (anything else is a string)
-    "image_size": int, "max_episode_steps": int, "camera_width": int, "camera_height": int,
-    "rate_hz": float, "image_timeout_s": float, "camera_rate_hz": float, "autostart": bool,
-}
+
+def _graph(context, *args, **kwargs):
+    from cog_collect import launch_support
+    from cog_collect.launch_actions import node_actions
+
+    values = {name: LaunchConfiguration(name).perform(context) for name, _, _ in ARGS}
+    launch_support.validate("run.launch.py", values)  # raises before any node starts
+    return node_actions(launch_support.run_graph(values))
 
 
 def generate_launch_description() -> LaunchDescription:
     """The policy graph for the chosen backend."""
-    arg = LaunchConfiguration
-
-    def v(name: str) -> ParameterValue:
-        """The launch argument as a parameter of the node's declared type (so 5 works for a float)."""
-        return ParameterValue(arg(name), value_type=TYPES.get(name, str))
-
-    is_sim = PythonExpression(["'", arg("backend"), "' == 'sim'"])
-    not_sim = PythonExpression(["'", arg("backend"), "' != 'sim'"])
-    camera = Node(
-        package="cog_collect", executable="camera_node", name="camera", output="screen",
-        condition=IfCondition(not_sim),
-        parameters=[{"source": v("camera_source"), "width": v("camera_width"), "height": v("camera_height"),
-                     "rate_hz": v("camera_rate_hz"), "calibration_yaml": v("calibration_yaml")}],
-    )
-    policy = Node(
-        package="cog_policy", executable="policy_node", name="policy", output="screen",
-        parameters=[{
-            "model": v("model"), "backend": v("backend"), "robot_model": v("robot_model"),
-            "rate_hz": v("rate_hz"), "image_size": v("image_size"), "image_timeout_s": v("image_timeout_s"),
-            "max_episode_steps": v("max_episode_steps"), "autostart": v("autostart"), "bag_dir": v("bag_dir"),
-            "storage": v("storage"), "condition": v("condition"), "camera_width": v("camera_width"),
-            "camera_height": v("camera_height"), "camera_rate_hz": v("camera_rate_hz"), "publish_camera": ParameterValue(is_sim, value_type=bool)}],
-    )
     return LaunchDescription(
         [DeclareLaunchArgument(name, default_value=default, description=desc) for name, default, desc in ARGS]
-        + [camera, policy]
+        + [OpaqueFunction(function=_graph)]
     )

@@ -10,6 +10,8 @@ import pytest
 
 pytestmark = pytest.mark.ros
 rclpy = pytest.importorskip("rclpy", reason="rclpy is not installed (bash scripts/bootstrap.sh installs the Jazzy wheels)")
+pytest.importorskip("cog_msgs", reason="cog_msgs is not built here: the node tests run in the colcon-built "
+                    "workspace (bash scripts/ros.sh, or colcon build && source install/setup.bash)")
 
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
@@ -27,10 +29,14 @@ def _params(**kw):
     return [Parameter(k, value=v) for k, v in kw.items()]
 
 
-def _probe(ctx):
+def _probe(ctx, steps=None):
     node = rclpy.create_node("probe", context=ctx)
     actions = []
     node.create_subscription(Float32MultiArray, "/policy/action", lambda m: actions.append((time.monotonic(), np.array(m.data))), 100)
+    if steps is not None:
+        from cog_msgs.msg import Step
+
+        node.create_subscription(Step, "/cog/step", steps.append, 200)
     start = node.create_client(Trigger, "/policy/start")
     stop = node.create_client(Trigger, "/policy/stop")
     return node, actions, start, stop
@@ -45,7 +51,8 @@ def test_policy_commands_bounded_actions_at_the_rate_from_the_sim_camera_and_log
             model=str(model), rate_hz=rate, condition="pick_place/object_on_table", camera_width=96, camera_height=96,
             camera_rate_hz=20.0, max_episode_steps=1000, bag_dir=str(bag),
             image_timeout_s=2.0))  # the watchdog has its own test; a loaded CPU must not stop this run
-        probe, actions, start, stop = _probe(ctx)
+        steps = []
+        probe, actions, start, stop = _probe(ctx, steps)
         ex.add_node(node)
         ex.add_node(probe)
         # the first frame waits for the renderer to start: seconds when other processes load the CPUs
@@ -76,10 +83,15 @@ def test_policy_commands_bounded_actions_at_the_rate_from_the_sim_camera_and_log
         sent = node.actions_sent
         ex.remove_node(node)
         node.destroy_node()
+        spin_until(ex, lambda: len(steps) == sent + 1, timeout=3.0)
     from cog_core.bag.reader import BagReader
 
     eps = list(BagReader([bag]).episodes())
     assert len(eps) == 1 and len(eps[0].actions) - 1 == sent
+    # the policy's episode went out typed on /cog/step as it was logged: T actions + the final observation
+    assert len(steps) == sent + 1 and steps[-1].is_last and steps[0].is_first
+    assert all(s.episode_id == eps[0].episode_id for s in steps)
+    assert np.allclose([s.action for s in steps[:-1]], eps[0].actions[:-1])
     assert eps[0].summary["info"]["end_reason"] == "stop requested"
     assert eps[0].summary["policy_params"]["model"] == str(model)
 
@@ -107,7 +119,7 @@ def test_policy_stops_within_one_period_on_stale_images_and_on_the_stop_service(
         # refused while no image has arrived yet is covered by the start with images below
         assert spin_until(ex, lambda: node.loop.image is not None, timeout=5.0)
         assert call(ex, start, Trigger.Request()).success
-        assert spin_until(ex, lambda: len(actions) >= 5, timeout=3.0)
+        assert spin_until(ex, lambda: len(actions) >= 5, timeout=10.0)  # (a wait: a loaded host starts slowly)
         # 1) images stop: no action later than one period after the watchdog timeout
         feeder.cancel()
         spin_until(ex, lambda: False, timeout=timeout + 5 * period)
@@ -130,7 +142,7 @@ def test_policy_stops_within_one_period_on_stale_images_and_on_the_stop_service(
         assert spin_until(ex, lambda: node.loop.watchdog.age(time.monotonic()) < 0.05, timeout=2.0)
         assert call(ex, start, Trigger.Request()).success
         n0 = len(actions)
-        assert spin_until(ex, lambda: len(actions) >= n0 + 5, timeout=3.0)
+        assert spin_until(ex, lambda: len(actions) >= n0 + 5, timeout=10.0)
         resp = call(ex, stop, Trigger.Request())
         t_stop = time.monotonic()  # the service has answered: nothing may be sent from here on
         assert resp.success
@@ -153,3 +165,34 @@ def test_policy_node_refuses_a_mismatched_model(tmp_path):
         meta_path.write_text(json.dumps(meta))
         with pytest.raises(Exception, match="7-D actions|size mismatch"):
             PolicyNode(context=ctx, parameter_overrides=_params(model=str(meta_path.parent), publish_camera=False, bag_dir="none"))
+
+
+def test_the_sim_camera_watchdog_counts_sim_time(tmp_path):
+    """With the sim's own camera the newest image's age is sim time: once the camera stops, the policy
+    stops after image_timeout_s of simulated motion (0.5 s = 10 control steps of 0.05 s), however long
+    the host takes per step (0.3 s here: on the wall clock it would stop after 2 steps)."""
+    model = export_small_policy(tmp_path / "model")
+    with ros_session() as (ctx, ex):
+        node = PolicyNode(context=ctx, parameter_overrides=_params(
+            model=str(model), rate_hz=5.0, image_timeout_s=0.5, condition="pick_place/object_on_table",
+            camera_width=96, camera_height=96, camera_rate_hz=15.0, max_episode_steps=1000, bag_dir="none"))
+        assert node.clock_name == "sim time"
+        probe, actions, start, stop = _probe(ctx)
+        ex.add_node(node)
+        ex.add_node(probe)
+        assert spin_until(ex, lambda: node.loop.image is not None, timeout=30.0), "no image from the sim camera topic"
+        assert call(ex, start, Trigger.Request()).success
+        assert spin_until(ex, lambda: node.actions_sent >= 3, timeout=30.0)
+        act = node.loop.act
+
+        def slow_act(obs):
+            time.sleep(0.3)  # a slow host: more than the period per step
+            return act(obs)
+
+        node.loop.act = slow_act
+        node.sim_publisher.timer.cancel()  # the sim camera stops
+        n0, t0 = node.actions_sent, time.monotonic()
+        assert spin_until(ex, lambda: not node.loop.running, timeout=30.0)
+        assert node.loop.status.startswith("stopped:stale camera image"), node.loop.status
+        print(f"sim camera stopped: {node.actions_sent - n0} more steps, {time.monotonic() - t0:.1f} s wall")
+        assert 9 <= node.actions_sent - n0 <= 14, node.actions_sent - n0  # 10 steps (+ frames still in flight)

@@ -6,6 +6,13 @@ are decoded with the definitions embedded in each bag (rosbags' AnyReader), so n
 no cog_msgs checkout is needed. Damaged bags are recovered as far as possible
 (:mod:`cog_core.bag.recovery`); everything dropped is reported as a :class:`Problem`
 naming the bag, the episode and what is wrong.
+
+Integrity: bags from cog_core's recorder (format version 2 on) list a CRC-32 of every Step
+and of the EpisodeSummary itself in the summary (:mod:`cog_core.bag.integrity`); an episode
+with a step or summary that fails its checksum is dropped, naming the file, the episode and
+the steps, and every other episode is kept. A bag directory given twice (the same path, or a
+folder and its subfolder) is read once, and an episode whose id was already read (a copied
+bag) is dropped; both are reported with counts.
 """
 
 from __future__ import annotations
@@ -19,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from cog_core.bag import schema
-from cog_core.bag.recovery import iter_bag_messages
+from cog_core.bag.integrity import CHECKSUM_KEY, summary_crc
+from cog_core.bag.recovery import iter_bag_messages, read_metadata
 from cog_core.robot.action import ACTION_DIM
 
 BAG_FILE_SUFFIXES = (".mcap", ".db3")
@@ -84,6 +92,9 @@ class ReadStats:
     aborted: int = 0
     ignored_messages: int = 0
     bytes: int = 0
+    verified: int = 0  # episodes whose every step and summary matched its checksum
+    duplicates: int = 0  # episodes dropped because their id was already read
+    repeated_bags: int = 0  # bag directories given more than once (read once)
 
 
 def find_bags(path: str | Path) -> list[Path]:
@@ -118,9 +129,38 @@ def _decode_json(text: str) -> Any:
 class _Partial:
     bag: str
     steps: dict[int, Any] = field(default_factory=dict)
+    crcs: dict[int, int] = field(default_factory=dict)
+    files: set[str] = field(default_factory=set)
     last_index: int | None = None
     summary: dict[str, Any] | None = None
+    checksums: dict[str, Any] | None = None  # the summary's per-step and own CRCs
     broken: str | None = None
+
+
+def _bag_format_version(bag: Path) -> int:
+    """The cog format version a bag's metadata records (0 when unknown)."""
+    meta = read_metadata(bag) or {}
+    custom = meta.get("custom_data")
+    if not isinstance(custom, dict):
+        return 0
+    try:
+        return int(str(custom.get("cog.format_version", "0")))
+    except ValueError:
+        return 0
+
+
+def _summary_checksums(info: Any, fields: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """(the checksums a summary carries, or None; an error when they do not match its fields)."""
+    if not isinstance(info, dict) or CHECKSUM_KEY not in info:
+        return None, None
+    sums = info.pop(CHECKSUM_KEY)
+    if not isinstance(sums, dict) or not isinstance(sums.get("steps"), list) or not isinstance(sums.get("summary"), int):
+        return None, "the summary's checksum entry is malformed"
+    try:
+        ok = summary_crc(fields, info, sums["steps"]) == sums["summary"]
+    except (TypeError, ValueError):
+        ok = False
+    return sums, None if ok else "the EpisodeSummary fails its checksum (its bytes changed after recording)"
 
 
 class BagReader:
@@ -130,10 +170,31 @@ class BagReader:
         self.paths = [Path(p) for p in paths]
         if not self.paths:
             raise BagInputError("no bag paths given")
-        self.runs = [find_bags(p) for p in self.paths]  # validates every input up front
         self.problems: list[Problem] = []
         self.stats = ReadStats()
         self._on_problem = on_problem
+        self.runs = self._unique_runs([find_bags(p) for p in self.paths])  # validates every input up front
+        self._seen: dict[str, str] = {}  # episode id -> the bag it was read from
+        self._duplicates: dict[tuple[str, str], int] = {}  # (bag, bag of the first copy) -> count
+
+    def _unique_runs(self, runs: list[list[Path]]) -> list[list[Path]]:
+        """`runs` with every bag directory kept only where it first appears."""
+        first: dict[Path, Path] = {}
+        out = []
+        for run, given in zip(runs, self.paths):
+            kept = []
+            for bag in run:
+                key = bag.resolve()
+                if key in first:
+                    self.stats.repeated_bags += 1
+                    self.problem(bag, None, f"this bag was given more than once (input {given}; already read as "
+                                 f"{first[key]}); read once", dropped=False)
+                    continue
+                first[key] = bag
+                kept.append(bag)
+            if kept:
+                out.append(kept)
+        return out
 
     @property
     def bags(self) -> list[Path]:
@@ -153,17 +214,32 @@ class BagReader:
         return any(p.dropped for p in self.problems)
 
     def episodes(self) -> Iterator[Episode]:
-        """Yield every complete, valid episode, run by run, in recorded order."""
+        """Yield every complete, valid episode, run by run, in recorded order; an episode whose
+        id was already read is dropped (counted in `stats.duplicates` and reported per bag)."""
         for run in self.runs:
-            yield from self._read_run(run)
+            for ep in self._read_run(run):
+                first = self._seen.get(ep.episode_id)
+                if first is not None:
+                    key = (ep.bag, first)
+                    self._duplicates[key] = self._duplicates.get(key, 0) + 1
+                    self.stats.duplicates += 1
+                    self.stats.episodes -= 1
+                    continue
+                self._seen[ep.episode_id] = ep.bag
+                yield ep
+        for (bag, first), n in self._duplicates.items():
+            self.problem(bag, None, f"{n} episode(s) have the id of an episode already read from {first} (the same "
+                         "recording given twice, or a copy of it); dropped", dropped=False)
 
     def _read_run(self, bags: list[Path]) -> Iterator[Episode]:
         partial: dict[str, _Partial] = {}
         done: set[str] = set()
+        strict = False  # whether this run's summaries carry checksums (an episode without one is damaged)
         for bag in bags:
             self.stats.bags += 1
+            strict = strict or _bag_format_version(bag) >= 2
             found_steps = False
-            for kind, msg, nbytes in iter_bag_messages(bag, self.problem):
+            for kind, msg, nbytes, crc, fname in iter_bag_messages(bag, self.problem):
                 self.stats.messages += 1
                 self.stats.bytes += nbytes
                 if kind is None:
@@ -181,22 +257,40 @@ class BagReader:
                         part.broken = part.broken or f"step index {idx} appears twice"
                         continue
                     part.steps[idx] = msg
+                    part.crcs[idx] = crc
+                    part.files.add(fname)
                     if msg.is_last:
                         part.last_index = idx
                 else:
+                    fields: dict[str, Any] = {"episode_id": eid, "task": str(msg.task), "initial_condition": str(msg.initial_condition),
+                              "policy": str(msg.policy), "policy_params_json": str(msg.policy_params_json),
+                              "seed": int(msg.seed), "status": str(msg.status), "success": bool(msg.success),
+                              "length": int(msg.length), "episode_return": float(msg.episode_return)}
+                    info = _decode_json(str(msg.info_json))
+                    checksums, damaged = _summary_checksums(info, fields)
+                    strict = strict or checksums is not None
                     summary = {
                         "episode_id": eid,
-                        "task": str(msg.task),
-                        "initial_condition": str(msg.initial_condition),
-                        "policy": str(msg.policy),
-                        "policy_params": _decode_json(str(msg.policy_params_json)),
-                        "seed": int(msg.seed),
-                        "status": str(msg.status),
-                        "success": bool(msg.success),
-                        "length": int(msg.length),
-                        "return": float(msg.episode_return),
-                        "info": _decode_json(str(msg.info_json)),
+                        "task": fields["task"],
+                        "initial_condition": fields["initial_condition"],
+                        "policy": fields["policy"],
+                        "policy_params": _decode_json(fields["policy_params_json"]),
+                        "seed": fields["seed"],
+                        "status": fields["status"],
+                        "success": fields["success"],
+                        "length": fields["length"],
+                        "return": fields["episode_return"],
+                        "info": info,
                     }
+                    if damaged is None and checksums is None and strict:
+                        damaged = "the EpisodeSummary carries no checksums although this recording's others do (damaged?)"
+                    if damaged is not None:
+                        pending = partial.pop(eid, None)
+                        done.add(eid)
+                        where = f"{fname}: " if fname else ""
+                        self.problem(bag, eid, f"{where}{damaged}; episode dropped" if pending is not None
+                                     else f"{where}{damaged}; no steps of this episode were read")
+                        continue
                     if summary["status"] == "aborted":
                         partial.pop(eid, None)
                         done.add(eid)
@@ -208,6 +302,7 @@ class BagReader:
                             self.problem(bag, eid, "episode summary without any Step records; episode lost")
                         continue
                     pending.summary = summary
+                    pending.checksums = checksums
                     if pending.last_index is not None:
                         done.add(eid)
                         ep = self._finish(eid, partial.pop(eid))
@@ -218,7 +313,12 @@ class BagReader:
             # Episodes whose last step came without a summary (e.g. a ROS recorder).
             for eid in [e for e, p in partial.items() if p.last_index is not None]:
                 done.add(eid)
-                ep = self._finish(eid, partial.pop(eid))
+                part = partial.pop(eid)
+                if strict:
+                    self.problem(part.bag, eid, "the episode's EpisodeSummary is missing or unreadable, so its steps "
+                                 "cannot be checked against their checksums; episode dropped")
+                    continue
+                ep = self._finish(eid, part)
                 if ep is not None:
                     yield ep
         for eid, part in partial.items():
@@ -235,6 +335,19 @@ class BagReader:
             return None
         last = part.last_index
         assert last is not None
+        if part.checksums is not None:
+            expected = part.checksums["steps"]
+            files = ", ".join(sorted(f for f in part.files if f))
+            where = f"{files}: " if files else ""
+            if len(expected) != last + 1:
+                bad(f"{where}the summary lists checksums of {len(expected)} steps but {last + 1} were logged")
+                return None
+            failed = sorted(i for i, c in part.crcs.items() if i < len(expected) and c != expected[i])
+            if failed:
+                shown = ", ".join(map(str, failed[:10])) + ("..." if len(failed) > 10 else "")
+                bad(f"{where}step {shown} fail{'s' if len(failed) == 1 else ''} {'its' if len(failed) == 1 else 'their'} "
+                    "checksum (the bytes changed after recording: disk or copy damage)")
+                return None
         indices = sorted(part.steps)
         if indices != list(range(last + 1)):
             missing = sorted(set(range(last + 1)) - set(indices))
@@ -267,7 +380,7 @@ class BagReader:
         rewards = np.array([s.reward for s in steps], dtype=np.float32)
         for name, arr in (("action", actions[:-1]), ("state", states), ("lowdim", lowdim), ("reward", rewards)):
             if not np.all(np.isfinite(arr)):
-                t = int(np.argwhere(~np.isfinite(arr.reshape(len(arr), -1)).any(axis=1))[0][0])
+                t = int(np.argwhere((~np.isfinite(arr.reshape(len(arr), -1))).any(axis=1))[0][0])
                 bad(f"{name} is NaN or inf at step {t}")
                 return None
         first = steps[0]
@@ -275,6 +388,8 @@ class BagReader:
         if summary is not None and summary["length"] != last:
             self.problem(part.bag, eid, f"summary says {summary['length']} steps but {last} were logged", dropped=False)
         self.stats.episodes += 1
+        if part.checksums is not None:
+            self.stats.verified += 1
         return Episode(
             episode_id=eid,
             bag=part.bag,

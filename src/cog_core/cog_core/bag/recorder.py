@@ -9,7 +9,16 @@ A new segment starts at the first episode boundary after the current one exceeds
 Crash safety: at the end of every episode the recorder pushes everything written so far
 to the file (MCAP: closes the pending chunk and flushes; sqlite3: commits) and atomically
 rewrites the segment's metadata.yaml. A process killed at any moment therefore loses at
-most the episode in progress; :mod:`cog_core.bag.reader` recovers the rest.
+most the episode in progress; :mod:`cog_core.bag.reader` recovers the rest. A full disk
+raises `cog_core.files.DiskFull` and leaves every finished episode readable.
+
+Integrity: every EpisodeSummary lists the CRC-32 of each of its episode's Step messages and
+of itself, and MCAP chunks carry real CRCs (:mod:`cog_core.bag.integrity`); the reader
+verifies both.
+
+``on_message(topic, msgtype, cdr_bytes)`` sees every message as it is written (the ROS nodes
+publish these very bytes on the live topics, so a recording of the topics holds the same
+messages as the bag).
 """
 
 from __future__ import annotations
@@ -19,7 +28,9 @@ import os
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -29,12 +40,12 @@ import yaml
 from rosbags.rosbag2 import StoragePlugin, Writer
 
 from cog_core import __version__
-from cog_core.bag import schema
-from cog_core.files import atomic_write_text
+from cog_core.bag import integrity, schema
+from cog_core.files import DiskFull, atomic_write_text, is_disk_full
 from cog_core.robot.action import ACTION_DIM
 
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"  # 2: summaries carry per-step checksums, MCAP chunks real CRCs
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9_.]+$")
 
@@ -62,6 +73,8 @@ class _OpenEpisode:
     image_shape: tuple[int, ...] | None = None
     state_dim: int | None = None
     lowdim_dim: int | None = None
+    step_crcs: list[int] = field(default_factory=list)
+    bytes: int = 0
 
 
 class BagRecorder:
@@ -84,6 +97,7 @@ class BagRecorder:
         worker: int = 0,
         fsync: bool = False,
         custom_data: dict[str, str] | None = None,
+        on_message: Callable[[str, str, bytes], None] | None = None,
     ) -> None:
         if storage not in STORAGES:
             raise ValueError(f"storage must be one of {sorted(STORAGES)}, got {storage!r}")
@@ -110,6 +124,7 @@ class BagRecorder:
             "cog.writer": f"cog_core {__version__}",
             **(custom_data or {}),
         }
+        self.on_message = on_message
         self._store = schema.typestore()
         self._Step = self._store.types[schema.STEP_TYPE]
         self._Summary = self._store.types[schema.SUMMARY_TYPE]
@@ -124,6 +139,7 @@ class BagRecorder:
         self._last_ts = 0
         self._episode: _OpenEpisode | None = None
         self._closed = False
+        self._failed = False  # a write failed (disk full): no more writes, close() abandons the segment
         self.segments: list[Path] = []
         self.episodes_written = 0
         self.episodes_aborted = 0
@@ -225,18 +241,26 @@ class BagRecorder:
         self._commit()
 
     def close(self) -> None:
-        """Abort any open episode, finish the current segment and write its final metadata."""
+        """Abort any open episode, finish the current segment and write its final metadata.
+        After a failed write (disk full) the segment is left as its last commit made it."""
         if self._closed:
             return
-        if self._episode is not None and self._writer is not None:
-            self.abort_episode("recorder closed while the episode was in progress")
-        self._close_segment()
-        self._closed = True
+        try:
+            if not self._failed:
+                if self._episode is not None and self._writer is not None:
+                    self.abort_episode("recorder closed while the episode was in progress")
+                self._close_segment()
+        finally:
+            if self._failed:
+                self._abandon_segment()
+            self._closed = True
 
     # ------------------------------------------------------------------ internals
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("the recorder is closed")
+        if self._failed:
+            raise RuntimeError("an earlier write failed (disk full); close the recorder")
 
     def _need_episode(self) -> _OpenEpisode:
         self._check_open()
@@ -288,14 +312,16 @@ class BagRecorder:
             initial_condition=ep.initial_condition,
             policy=ep.policy,
         )
-        self._write(self._conn_step, ts, self._store.serialize_cdr(msg, schema.STEP_TYPE), "step")
+        data = self._store.serialize_cdr(msg, schema.STEP_TYPE)
+        self._write(self._conn_step, ts, data, "step")
+        ep.step_crcs.append(integrity.crc(data))
+        ep.bytes += len(data)
         ep.steps += 1
         self.steps_written += 1
 
     def _write_summary(self, ep: _OpenEpisode, status: str, success: bool, info: dict) -> None:
         ts = self._stamp()
-        msg = self._Summary(
-            header=schema.header(self._store, ts, "cog"),
+        fields: dict[str, Any] = dict(
             episode_id=ep.episode_id,
             task=ep.task,
             initial_condition=ep.initial_condition,
@@ -306,17 +332,28 @@ class BagRecorder:
             success=success,
             length=max(ep.steps - 1, 0),
             episode_return=float(ep.ret),
-            info_json=json.dumps(info, sort_keys=True, default=_json_default),
+        )
+        user_info = json.loads(json.dumps(info, sort_keys=True, default=_json_default))  # as a reader decodes it
+        if integrity.CHECKSUM_KEY in user_info:
+            raise ValueError(f"info may not hold the key {integrity.CHECKSUM_KEY!r} (the recorder's checksums)")
+        checksums = {"steps": ep.step_crcs, "summary": integrity.summary_crc(fields, user_info, ep.step_crcs)}
+        msg = self._Summary(
+            header=schema.header(self._store, ts, "cog"),
+            info_json=json.dumps({**user_info, integrity.CHECKSUM_KEY: checksums}, sort_keys=True),
+            **fields,
         )
         self._write(self._conn_summary, ts, self._store.serialize_cdr(msg, schema.SUMMARY_TYPE), "summary")
 
     def _write(self, conn, ts: int, data, kind: str) -> None:
         assert self._writer is not None
-        self._writer.write(conn, ts, data)
+        with self._failing_on_full_disk():
+            self._writer.write(conn, ts, data)
         self._seg_counts[kind] += 1
         self._seg_t0 = ts if self._seg_t0 == 0 else min(self._seg_t0, ts)
         self._seg_t1 = max(self._seg_t1, ts)
         self.bytes_written += len(data)
+        if self.on_message is not None:
+            self.on_message(conn.topic, conn.msgtype, bytes(data))
 
     def _open_segment(self) -> None:
         self._seg_index += 1
@@ -325,8 +362,11 @@ class BagRecorder:
         writer = Writer(path, version=8, storage_plugin=STORAGES[self.storage])
         for key, value in self.custom_data.items():
             writer.set_custom_data(key, str(value))
-        writer.open()
+        with self._failing_on_full_disk(path):
+            writer.open()
         _check_flush_support(writer, self.storage)
+        if self.storage == "mcap":
+            integrity.store_chunk_crcs(writer.storage)
         if self.storage == "sqlite3":
             # Keep an episode's pages in memory until commit, so a crash never leaves
             # half-written pages in the database file.
@@ -343,25 +383,56 @@ class BagRecorder:
     def _close_segment(self) -> None:
         if self._writer is None:
             return
-        self._writer.close()  # writes the final index and metadata.yaml (atomically)
+        with self._failing_on_full_disk():
+            self._writer.close()  # writes the final index and metadata.yaml (atomically)
         self._writer = None
         self._seg_path = None
+
+    def _abandon_segment(self) -> None:
+        """Drop the open segment's unwritten data after a failed write; what the last commit
+        made durable stays readable (the reader recovers a file without its index)."""
+        writer, self._writer, self._seg_path = self._writer, None, None
+        if writer is None:
+            return
+        try:
+            writer.storage.abort()  # type: ignore[union-attr]  # closes the file / rolls back
+        except Exception:  # noqa: BLE001 - still no space to flush into; the file stays as it is
+            pass
+
+    @contextmanager
+    def _failing_on_full_disk(self, where: Path | None = None) -> Iterator[None]:
+        """Turn a full-disk error inside the block into `DiskFull` (naming the segment and about
+        one episode's bytes) and stop writing."""
+        try:
+            yield
+        except DiskFull:
+            self._failed = True
+            raise
+        except Exception as err:
+            if not is_disk_full(err):
+                raise
+            self._failed = True
+            ep = self._episode
+            per_episode = self.bytes_written // max(self.episodes_written, 1)
+            needed = max(ep.bytes if ep else 0, per_episode) or None
+            raise DiskFull(where or self._seg_path or self.out_dir, needed) from err
 
     def _commit(self) -> None:
         """Make everything written so far durable and readable, then maybe rotate."""
         assert self._writer is not None and self._seg_path is not None
         st: Any = self._writer.storage  # rosbags' storage plugin (internals, checked by _check_flush_support)
-        if self.storage == "mcap":
-            if st.chunk.bio.tell():
-                st.close_chunk()
-            st.bio.flush()
-            if self.fsync:
-                os.fsync(st.bio.fileno())
-            size = st.bio.tell()
-        else:
-            st.conn.commit()
-            size = st.path.stat().st_size
-        self._write_metadata()
+        with self._failing_on_full_disk():
+            if self.storage == "mcap":
+                if st.chunk.bio.tell():
+                    st.close_chunk()
+                st.bio.flush()
+                if self.fsync:
+                    os.fsync(st.bio.fileno())
+                size = st.bio.tell()
+            else:
+                st.conn.commit()
+                size = st.path.stat().st_size
+            self._write_metadata()
         if size >= self.split_size_bytes:
             self._close_segment()
 

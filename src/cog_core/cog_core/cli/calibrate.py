@@ -20,7 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "Camera calibration for the object localizer. Step 1 `intrinsics`: checkerboard images -> "
             "ROS camera_info YAML. Step 2 `extrinsics`: the camera's pose in the robot base frame, from a "
             "board lying at a measured pose on the table (--board) or from a marker on the gripper seen at "
-            "known arm poses (--from-arm). Step 3 `check`: draw the calibrated workspace on an image. "
+            "known arm poses (--from-arm). Step 3 `check`: the localization error to expect from the calibration, and "
+            "the calibrated workspace drawn on an image. "
             "Lab procedure: docs/calibration.md."
         ),
     )
@@ -61,20 +62,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="(--board) X,Y,YAW_DEG: grid centre in the base frame (m) and the board x-axis angle from base x (deg)",
     )
     pe.add_argument("--board-thickness", type=float, default=0.0, help="(--board) board thickness in metres")
+    pe.add_argument("--board-pose-sigma", default="0.002,0.5", metavar="METRES,DEG",
+                    help="(--board) how well --board-pose was measured: position (m) and yaw (deg), 1 sigma; "
+                         "stored in the pose's covariance for `calibrate check` (default 0.002,0.5)")
     pe.add_argument("--table-z", type=float, default=0.0, help="table surface height in the base frame (m)")
     pe.add_argument("--ransac-px", type=float, default=6.0, help="(--from-arm) outlier threshold in pixels")
     pe.set_defaults(func=run_extrinsics)
 
     pc = steps.add_parser(
         "check",
-        help="draw the base frame and workspace on an image to check a calibration by eye",
-        description="Project the base-frame axes, a 5 cm table grid and the workspace box into an image.",
+        help="the localization error a calibration allows; draw the base frame and workspace on an image",
+        description=(
+            "Say how far off the localizer can be because of the calibration alone: the reprojection error and "
+            "the extrinsics' uncertainty (the pose file's pose_covariance, plus --rotation-sigma-deg / "
+            "--translation-sigma-mm) are propagated to positions on the workspace. With --image and --out, also "
+            "project the base-frame axes, a 5 cm table grid and the workspace box into the image."
+        ),
     )
     pc.add_argument("--camera", required=True, help="camera_info YAML")
     pc.add_argument("--extrinsics", required=True, help="camera pose YAML")
-    pc.add_argument("--image", required=True, help="an image from the camera")
-    pc.add_argument("--out", required=True, help="annotated PNG to write")
+    pc.add_argument("--image", help="an image from the camera (with --out: draw the check overlay)")
+    pc.add_argument("--out", help="annotated PNG to write")
     pc.add_argument("--workspace", default="0.15,0.55,-0.30,0.30", help="X_MIN,X_MAX,Y_MIN,Y_MAX in metres")
+    pc.add_argument("--object-height", type=float, default=0.04, help="full height of the objects (m)")
+    pc.add_argument("--pixel-sigma", type=float, help="pixel error (px, 1 sigma); default the pose file's reprojection RMS")
+    pc.add_argument("--rotation-sigma-deg", type=float, default=0.0,
+                    help="extra camera rotation uncertainty (deg, 1 sigma), e.g. for a pose typed in by hand")
+    pc.add_argument("--translation-sigma-mm", type=float, default=0.0,
+                    help="extra camera position uncertainty (mm, 1 sigma)")
     pc.set_defaults(func=run_check)
 
 
@@ -207,8 +222,12 @@ def run_extrinsics(args: argparse.Namespace) -> int:
             if missing:
                 raise UserError("--board also needs " + ", ".join("--" + m.replace("_", "-") for m in missing))
             x, y, yaw = parse_floats(args.board_pose, 3, "--board-pose")
+            pos_sigma, yaw_sigma = parse_floats(args.board_pose_sigma, 2, "--board-pose-sigma")
+            if pos_sigma < 0 or yaw_sigma < 0:
+                raise UserError(f"--board-pose-sigma {args.board_pose_sigma!r}: both uncertainties must be >= 0")
             T = board_pose_on_table(x, y, yaw, args.table_z + args.board_thickness)
-            res = board_extrinsics(read_rgb(args.image), intr, cols, rows, args.square, T, table_z=args.table_z)
+            res = board_extrinsics(read_rgb(args.image), intr, cols, rows, args.square, T, table_z=args.table_z,
+                                   board_sigma=(pos_sigma, yaw_sigma))
         else:
             images, points, pixels, marker = _arm_samples(args.from_arm, Path(args.from_arm).parent)
             dictionary = str(marker.get("dictionary", "DICT_4X4_50"))
@@ -234,22 +253,67 @@ def run_extrinsics(args: argparse.Namespace) -> int:
     _print_pose(res.pose, res.rms_px, args.out)
     if res.rms_px > 2.0:
         print("warning: reprojection error above 2 px; check the measurements (see docs/calibration.md)")
+    from cog_core.vision.camera import CameraModel
+    from cog_core.vision.localize import LocalizerConfig
+
+    _print_error_estimate(CameraModel(intr, res.pose), LocalizerConfig().workspace, 0.04)
     return 0
 
 
+def _print_error_estimate(cam: Any, workspace: Any, object_height: float, pixel_sigma: float | None = None,
+                          rotation_sigma_deg: float = 0.0, translation_sigma_m: float = 0.0) -> Any:
+    """Print the localization error the calibration allows (see `cog_core.vision.quality`)."""
+    from cog_core.vision.quality import expected_localization_error
+
+    est = expected_localization_error(cam, tuple(workspace), object_height, pixel_sigma, rotation_sigma_deg,
+                                      translation_sigma_m)
+    print(f"expected localization error from the calibration over the workspace: median {100 * est.median:.2f} cm, "
+          f"95 % {100 * est.p95:.2f} cm")
+    print(f"  from the pixel error ({est.pixel_sigma:.2f} px): 95 % {100 * est.pixels_p95:.2f} cm; from the extrinsics "
+          f"(camera rotation +-{est.rotation_sigma_deg:.2f} deg, position +-{1000 * est.translation_sigma_m:.1f} mm): "
+          f"95 % {100 * est.pose_p95:.2f} cm")
+    for note in est.notes:
+        print(f"  note: {note}")
+    if est.p95 > 0.01:
+        print("warning: the calibration alone may put objects more than 1 cm off; see docs/calibration.md "
+              "(measure the board's pose more carefully, or calibrate from the arm)")
+    return est
+
+
 def run_check(args: argparse.Namespace) -> int:
-    """Draw base axes, a table grid and the workspace box onto an image."""
+    """Expected localization error; with --image/--out, base axes, a table grid and the workspace box drawn on it."""
+    from cog_core.cli import UserError
+    from cog_core.vision.camera import CameraModel
+
+    if (args.image is None) != (args.out is None):
+        raise UserError("--image and --out go together: the check overlay is drawn on --image and written to --out")
+    for name in ("object_height", "pixel_sigma", "rotation_sigma_deg", "translation_sigma_mm"):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            raise UserError(f"--{name.replace('_', '-')} must be >= 0, got {value}")
+    cam = CameraModel(load_intrinsics(args.camera), load_pose(args.extrinsics))
+    workspace = parse_floats(args.workspace, 4, "--workspace")
+    try:
+        _print_error_estimate(cam, workspace, args.object_height, args.pixel_sigma, args.rotation_sigma_deg,
+                              args.translation_sigma_mm / 1000)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    if args.image is not None:
+        _draw_check(cam, args.image, args.out, workspace)
+    return 0
+
+
+def _draw_check(cam: Any, image: str, out: str, workspace: list[float]) -> None:
+    """Draw base axes, a table grid and the workspace box onto the image and write it."""
     import cv2
     import numpy as np
 
     from cog_core.cli import UserError
-    from cog_core.vision.camera import CameraModel
 
-    cam = CameraModel(load_intrinsics(args.camera), load_pose(args.extrinsics))
-    img = read_rgb(args.image)
+    img = read_rgb(image)
     if (img.shape[1], img.shape[0]) != cam.intrinsics.size:
-        raise UserError(f"{args.image} is {img.shape[1]}x{img.shape[0]} but the camera file is for {cam.intrinsics.width}x{cam.intrinsics.height}")
-    x0, x1, y0, y1 = parse_floats(args.workspace, 4, "--workspace")
+        raise UserError(f"{image} is {img.shape[1]}x{img.shape[0]} but the camera file is for {cam.intrinsics.width}x{cam.intrinsics.height}")
+    x0, x1, y0, y1 = workspace
     z = cam.table_z
 
     def line(a: Any, b: Any, color: tuple[int, int, int], width: int = 1) -> None:
@@ -269,6 +333,5 @@ def run_check(args: argparse.Namespace) -> int:
         end = np.zeros(3)
         end[axis] = 0.1
         line([0, 0, z], end + [0, 0, z], color, 3)
-    write_rgb(args.out, img)
-    print(f"wrote {args.out}: base axes x red, y green, z blue (10 cm); 5 cm table grid; workspace in yellow")
-    return 0
+    write_rgb(out, img)
+    print(f"wrote {out}: base axes x red, y green, z blue (10 cm); 5 cm table grid; workspace in yellow")

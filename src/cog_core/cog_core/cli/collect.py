@@ -41,21 +41,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Collect and print the summary."""
-    from cog_core.cli import UserError
+    """Collect and print the summary; 130 / 143 when SIGINT / SIGTERM stopped it early (every
+    episode counted as finished is complete in the bags)."""
+    import signal
+
+    from cog_core.cli import UserError, check_output_dir
     from cog_core.experiments.collect import CollectConfig, collect, print_summary
 
     cfg = CollectConfig(
         preset=args.preset, out=args.out, scale=args.scale, episodes=args.episodes, workers=args.workers,
         seed=args.seed, prior_profile=args.prior_profile, noise_std=args.noise, image_size=args.image_size, storage=args.storage, max_steps=args.max_steps,
     )
-    if args.scale <= 0 and args.episodes is None:
-        raise UserError("--scale must be positive")
-    if args.noise is not None and args.noise < 0:
-        raise UserError(f"--noise must be >= 0, got {args.noise}")
+    try:
+        cfg.validate()
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    check_output_dir(args.out)
     try:
         summary = collect(cfg, progress=not args.quiet)
     except FileExistsError as err:
         raise UserError(str(err)) from None
     print_summary(summary)
+    if summary.interrupted:
+        return 128 + int(getattr(signal, summary.interrupted, signal.SIGINT))
     return 0

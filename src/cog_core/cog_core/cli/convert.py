@@ -16,8 +16,12 @@ examples:
 Inputs may be bag directories or directories holding bags (e.g. one per collection
 worker). --role prior sets every reward to 0 (COG's relabelling); --role task keeps the
 logged rewards. Filters take shell-style patterns ('drawer/*') and may repeat.
+Every step and episode summary is checked against the checksums the recorder wrote; a
+damaged one drops its episode (named), the rest are kept. A bag given twice is read once;
+episodes read twice are written once (both are counted).
 Exit status: 0 ok; 1 data was dropped (damaged bags or episodes; the output holds
-everything recovered) unless --skip-bad; 2 bad arguments or nothing to convert."""
+everything recovered) unless --skip-bad; 2 bad arguments, nothing to convert, or a full disk
+(nothing written)."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -51,9 +55,11 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from cog_core.bag.reader import BagInputError
+    from cog_core.cli import check_output_file
     from cog_core.data.convert import ConvertOptions, NothingToConvert, convert_bags
 
     out = Path(args.output)
+    check_output_file(out, "-o")
     if out.exists() and not args.force:
         raise UserError(f"{out} exists; pass --force to overwrite it or choose another -o")
     if out.suffix not in (".h5", ".hdf5"):
@@ -99,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
     console.print(
         f"read {mb:.1f} MB of messages in {result.seconds:.1f} s ({mb / max(result.seconds, 1e-9):.1f} MB/s); "
         f"wrote {result.bytes_written / 1e6:.1f} MB; filtered out {result.filtered_out}, aborted by the collector "
-        f"{result.aborted}, without actions {result.empty}; content hash {result.content_hash[:16]}…",
+        f"{result.aborted}, without actions {result.empty}, duplicates dropped {result.duplicates}; "
+        f"content hash {result.content_hash[:16]}…",
         highlight=False,
     )
     dropped = result.dropped

@@ -36,20 +36,22 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
+    from cog_core.cli import check_output_dir
     from cog_core.rl.checkpoint import CheckpointError
     from cog_core.rl.export import export_policy
     from cog_core.rl.run_dir import RunDir
-    from cog_core.rl.runtime import PolicyRuntime
+    from cog_core.rl.runtime import ExportError, PolicyRuntime
 
     src = Path(args.run)
     ckpt = RunDir(src).checkpoint if src.is_dir() else src
     if not ckpt.is_file():
         raise UserError(f"{ckpt} does not exist; point --run at a run directory made by `cogrl train`")
+    check_output_dir(args.out)
     try:
         out = export_policy(ckpt, args.out)
-    except CheckpointError as err:
+        rt = PolicyRuntime.load(out)
+    except (CheckpointError, ExportError) as err:
         raise UserError(str(err)) from None
-    rt = PolicyRuntime.load(out)
     meta = rt.meta
     print(f"exported {meta['provenance']['algo']} policy (step {meta['provenance']['step']}, obs {rt.obs_mode}, "
           f"image {rt.image_size}, arch {meta['arch']}) to {out}")

@@ -55,10 +55,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from cog_core.cli import UserError
-    from cog_core.config import from_dict
-    from cog_core.data.dataset import DatasetError
-    from cog_core.rl.checkpoint import CheckpointError, load_checkpoint
-    from cog_core.rl.config import TrainConfig
+    from cog_core.data.dataset import DatasetError, check_roles
+    from cog_core.rl.checkpoint import CheckpointError, checkpoint_config, load_checkpoint
     from cog_core.rl.data import DataMismatch, load_train_data, run_dataset
     from cog_core.rl.finetune import FinetuneConfig, Finetuner
     from cog_core.rl.run_dir import RunDir
@@ -72,13 +70,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         ft_cfg.validate()
         meta = load_checkpoint(ckpt)["meta"]
+        cfg = checkpoint_config(ckpt, meta)
     except KeyError as err:
         raise UserError(str(err).strip("'\"")) from None
     except ValueError as err:
         raise UserError(str(err)) from None
     except (FileNotFoundError, CheckpointError) as err:
         raise UserError(f"{ckpt}: {err}; --run must be a `cogrl train` run directory") from None
-    cfg = from_dict(TrainConfig, meta["config"])
     try:
         paths = {role: run_dataset(meta, role, given) for role, given in (("task", args.task), ("prior", args.prior))}
     except FileNotFoundError as err:
@@ -86,12 +84,13 @@ def run(args: argparse.Namespace) -> int:
     if paths["task"] is None or (cfg.needs_prior and paths["prior"] is None):
         raise UserError("the run does not record its dataset files; pass --task (and --prior)")
     try:
+        check_roles(paths["task"], paths["prior"] if cfg.needs_prior else None)
         data = load_train_data(cfg, paths["task"], paths["prior"])
         out = Path(args.out or f"{run_dir}_finetune_{args.condition.replace('/', '_').replace(',', '+')}")
         trainer = Trainer(cfg, data, out)
         trainer.load(ckpt)
         finetuner = Finetuner(trainer, data, ft_cfg, out)
-    except (DatasetError, DataMismatch, ValueError, FileNotFoundError) as err:
+    except (DatasetError, DataMismatch, CheckpointError, ValueError, FileNotFoundError) as err:
         raise UserError(str(err)) from None
     print(f"fine-tuning {run_dir} (step {trainer.step}, {cfg.algo}, obs={cfg.obs}) online on {args.condition} -> {out}")
     rows = finetuner.run(progress=not args.quiet)

@@ -44,7 +44,12 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(str(err)) from None
     console = Console()
     with h5:
-        stats = dataset_stats(h5)
+        try:
+            stats = dataset_stats(h5)
+        except DatasetError as err:
+            raise UserError(f"{path}: {err}") from None
+        if stats["episodes"] == 0:
+            raise UserError(f"{path} holds no episodes; convert bags that hold complete episodes into it")
         data = h5["data"]
         console.print(f"[bold]{path}[/bold]: role {stats['role']}, {stats['episodes']} episodes, {stats['transitions']} transitions, "
                       f"images {stats['image_shape']}, content hash {stats['content_hash'][:16]}…", highlight=False)

@@ -13,7 +13,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description=(
             "Compare a frame with a background model built from images of the empty workspace, and report "
             "every object candidate as a 3-D point in the robot base frame (ranked, best first), or "
-            "'nothing found'. Exit status: 0 when something was found, 1 when nothing was, 2 on bad input."
+            "'nothing found' with the reason (too little contrast, hidden by the arm, several objects touching, "
+            "...). Exit status: 0 when something was found, 1 when nothing was, 2 on bad input."
         ),
     )
     p.add_argument("--camera", required=True, help="camera_info YAML (intrinsics)")
@@ -22,6 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--image", required=True, help="the frame to search")
     p.add_argument("--out", help="write an annotated copy of the frame here (PNG)")
     p.add_argument("--object-height", type=float, help="full height of the object in metres (default from config)")
+    p.add_argument("--objects", metavar="OBJECTS_YAML", help="per-object table: objects: {NAME: {height: M, size: M}}")
+    p.add_argument("--object", metavar="NAME", help="the object of --objects to look for (its height and size)")
     p.add_argument("--config", help="LocalizerConfig YAML (workspace, thresholds, ...)")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides, e.g. workspace=0.2,0.5,-0.2,0.2")
     p.add_argument("--exclude-mask", help="PNG, non-zero where pixels are to be ignored (e.g. the robot arm)")
@@ -51,6 +54,12 @@ def run(args: argparse.Namespace) -> int:
         cfg = load_config(LocalizerConfig, args.config, args.set)
     except ConfigError as err:
         raise UserError(f"localizer config: {err}") from None
+    if args.objects:
+        cfg.objects_file = args.objects
+    if args.object:
+        cfg.object_name = args.object
+    if args.object_height is not None and args.object_height < 0:
+        raise UserError(f"--object-height must be >= 0 (metres), got {args.object_height}")
     size = cam.intrinsics.size
     bg_files = list_images(args.background)
     frames = []
@@ -64,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{args.image} is {frame.shape[1]}x{frame.shape[0]}; the camera file is for {size[0]}x{size[1]}")
     try:
         loc = Localizer(cam, cfg)
-    except ValueError as err:
+    except ValueError as err:  # includes ObjectTableError
         raise UserError(str(err)) from None
     loc.set_background(frames)
     exclude = None
@@ -79,26 +88,32 @@ def run(args: argparse.Namespace) -> int:
         seg, rad = wx250s_arm_segments(np.array(parse_floats(args.joints, 6, "--joints")))
         arm = capsule_mask(cam, seg, rad)
         exclude = arm if exclude is None else (exclude | arm)
-    dets = loc.localize(frame, exclude_mask=exclude, object_height=args.object_height)
+    result = loc.analyze(frame, exclude_mask=exclude, object_height=args.object_height)
+    dets = result.detections
 
     if args.json:
-        print(json.dumps({"found": bool(dets), "detections": [d.as_dict() for d in dets]}))
+        print(json.dumps(result.as_dict()))
     elif not dets:
-        print(f"nothing found in {args.image} (background from {len(frames)} images)")
+        print(f"{result.summary()} (in {args.image}, background from {len(frames)} images)")
     else:
         table = Table(title=f"{len(dets)} candidate(s) in {args.image}, best first (base frame, metres)")
-        for col in ("rank", "x", "y", "z", "pixel (u, v)", "bbox x,y,w,h", "area cm2", "confidence"):
+        for col in ("rank", "x", "y", "z", "pixel (u, v)", "bbox x,y,w,h", "area cm2", "hidden", "confidence"):
             table.add_column(col, justify="right")
         for i, d in enumerate(dets, 1):
             table.add_row(
                 str(i), f"{d.position[0]:.4f}", f"{d.position[1]:.4f}", f"{d.position[2]:.4f}",
                 f"{d.pixel[0]:.1f}, {d.pixel[1]:.1f}", ",".join(str(v) for v in d.bbox),
-                f"{d.area_m2 * 1e4:.1f}", f"{d.confidence:.2f}",
+                f"{d.area_m2 * 1e4:.1f}", f"{100 * d.hidden_fraction:.0f} %", f"{d.confidence:.2f}",
             )
         Console().print(table)
+        for w in result.withheld:
+            print(f"withheld ({w.kind}): {w.reason}")
+    if not args.json:
+        for warning in dict.fromkeys(w for d in dets for w in d.warnings):
+            print(f"warning: {warning}")
     if args.out:
         ws = workspace_mask(cam, cfg.workspace, (cam.table_z, cam.table_z), frame.shape[:2])
-        img = annotate(frame, dets, ws)
+        img = annotate(frame, dets, ws, withheld=result.withheld)
         if exclude is not None:
             img[exclude] = (0.6 * img[exclude] + 0.4 * np.array([255, 0, 255])).astype(np.uint8)
         write_rgb(args.out, img)

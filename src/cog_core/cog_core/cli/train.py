@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cog_core.cli import UserError
+
+if TYPE_CHECKING:
+    from cog_core.rl.config import TrainConfig
 
 EPILOG = """\
 examples:
@@ -22,7 +26,11 @@ bc-oracle (BC on successful task episodes), bc-init (BC on prior, then CQL on ta
 (offline SAC, no conservatism). obs: image (as the original), image+state, state
 (privileged sim poses, fast). Every hyperparameter is a TrainConfig field: set it with
 --set section.key=value or a YAML --config. Ctrl-C stops after the current update, saves
-the checkpoint and exits; --resume continues exactly where it stopped.
+the checkpoint and exits; --resume continues exactly where it stopped. --resume refuses flags
+that contradict the run (another --algo, --obs, --set cql.alpha=...) and datasets whose
+content differs from the run's (--allow-data-change accepts them); --steps, --threads,
+--eval-conditions/--eval-episodes and --set log_interval/eval_interval/ckpt_interval=N are
+applied, and said. The datasets' checksums are verified on load (--no-verify skips that).
 The run directory gets config.yaml, metrics.csv, eval.jsonl, tb/ (TensorBoard), checkpoint.pt."""
 
 
@@ -49,7 +57,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--force", action="store_true", help="start over even if --out already holds a run")
     p.add_argument("--eval-conditions", help="comma-separated sim conditions to evaluate every eval_interval steps (--resume reuses the run's)")
-    p.add_argument("--eval-episodes", type=int, default=10, help="episodes per condition per evaluation (default 10)")
+    p.add_argument("--eval-episodes", type=int, default=None, help="episodes per condition per evaluation (default 10)")
+    p.add_argument("--allow-data-change", action="store_true", help="with --resume: continue on datasets whose content differs from the run's")
+    p.add_argument("--no-verify", action="store_true", help="load the datasets without checking their checksums (faster; damage goes unnoticed)")
     p.add_argument("--print-config", action="store_true", help="print the resolved config as YAML and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -65,8 +75,9 @@ def _overrides(args: argparse.Namespace) -> list[str]:
     return out + list(args.set)
 
 
-def _resume_defaults(args: argparse.Namespace, meta: dict, out: Path) -> None:
-    """Fill what --resume was not given from the run: its datasets and evaluation settings."""
+def _resume_defaults(args: argparse.Namespace, meta: dict, out: Path) -> str | None:
+    """Fill what --resume was not given from the run: its datasets and evaluation settings.
+    Returns a note when the evaluation settings given replace the run's."""
     from cog_core.rl.data import run_dataset
     from cog_core.rl.run_dir import RunDir
 
@@ -76,9 +87,69 @@ def _resume_defaults(args: argparse.Namespace, meta: dict, out: Path) -> None:
         except FileNotFoundError as err:
             raise UserError(str(err)) from None
     settings = RunDir(out).eval_settings
-    if args.eval_conditions is None and settings.is_file():
+    if not settings.is_file():
+        return None
+    try:
         saved = json.loads(settings.read_text())
-        args.eval_conditions, args.eval_episodes = saved["conditions"], saved["episodes"]
+        conditions, episodes = str(saved["conditions"]), int(saved["episodes"])
+    except (ValueError, KeyError, TypeError):
+        if args.eval_conditions is None:
+            raise UserError(f"{settings} is damaged; pass --eval-conditions (and --eval-episodes) again") from None
+        return None
+    if args.eval_conditions is None:
+        args.eval_conditions = conditions
+        if args.eval_episodes is None:
+            args.eval_episodes = episodes
+        return None
+    given = (args.eval_conditions, args.eval_episodes if args.eval_episodes is not None else episodes)
+    if given != (conditions, episodes):
+        return f"evaluating {given[0]} x {given[1]} episodes from now on (the run evaluated {conditions} x {episodes})"
+    return None
+
+
+def _resume_config(args: argparse.Namespace, ckpt: Path, meta: dict) -> tuple[TrainConfig, dict[str, int]]:
+    """The run's config with what --resume may change applied, and those changes; UserError
+    naming every flag that contradicts the run."""
+    import yaml
+
+    from cog_core.config import ConfigError, apply_overrides, from_dict, to_dict
+    from cog_core.rl.checkpoint import checkpoint_config
+    from cog_core.rl.config import TrainConfig
+    from cog_core.rl.resume import RESUME_CHANGEABLE
+
+    saved = checkpoint_config(ckpt, meta)
+    wanted = to_dict(saved)
+    if args.config:
+        try:
+            loaded = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise ConfigError(f"config file {args.config} cannot be read as YAML ({err})") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {args.config} must hold a mapping at the top level")
+        wanted.update(loaded)
+    new = apply_overrides(from_dict(TrainConfig, wanted), _overrides(args))
+    before, after = to_dict(saved), to_dict(new)
+    conflicts = _differences(before, after, set(RESUME_CHANGEABLE))
+    if conflicts:
+        raise UserError(
+            f"--resume continues {args.out} as it was configured, but {', '.join(conflicts)}; drop "
+            f"{'that flag' if len(conflicts) == 1 else 'those flags'}, or start a new run (another --out, or --force)"
+        )
+    return new, {k: after[k] for k in RESUME_CHANGEABLE if after[k] != before[k]}
+
+
+def _differences(before: dict, after: dict, allowed: set[str], prefix: str = "") -> list[str]:
+    """'key=new (the run has old)' for every value that differs, outside `allowed`."""
+    out = []
+    for key, old in before.items():
+        if prefix + key in allowed:
+            continue
+        new = after.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            out += _differences(old, new, allowed, prefix + key + ".")
+        elif new != old:
+            out.append(f"{prefix}{key}={new} contradicts the run's {old}")
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,8 +157,9 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from cog_core.config import ConfigError, from_dict, load_config
-    from cog_core.data.dataset import DatasetError
+    from cog_core.cli import check_output_dir
+    from cog_core.config import ConfigError, load_config
+    from cog_core.data.dataset import DatasetError, check_roles
     from cog_core.rl.checkpoint import CheckpointError, load_checkpoint
     from cog_core.rl.config import TrainConfig
     from cog_core.rl.data import DataMismatch, load_train_data
@@ -95,25 +167,38 @@ def run(args: argparse.Namespace) -> int:
     from cog_core.files import atomic_write_text
     from cog_core.rl.run_dir import RunDir
     from cog_core.rl.trainer import Trainer
+    from cog_core.sim.conditions import CONDITIONS
 
     out = Path(args.out)
+    check_output_dir(out)
     run = RunDir(out)
     ckpt = run.checkpoint
+    console = Console(stderr=True)
+    changes: dict[str, int] = {}
+    eval_note = None
     try:
         if args.resume:
             if not ckpt.is_file():
                 raise UserError(f"--resume: {ckpt} does not exist; start a new run without --resume")
             meta = load_checkpoint(ckpt)["meta"]
-            cfg = from_dict(TrainConfig, meta["config"])
-            if args.steps is not None:
-                cfg.steps = args.steps
-            _resume_defaults(args, meta, out)
+            cfg, changes = _resume_config(args, ckpt, meta)
+            eval_note = _resume_defaults(args, meta, out)
         else:
             if ckpt.exists() and not args.force:
                 raise UserError(f"{out} already holds a run; pass --resume to continue it or --force to start over")
+            if args.allow_data_change:
+                raise UserError("--allow-data-change only applies with --resume")
             cfg = load_config(TrainConfig, args.config, _overrides(args))
     except (ConfigError, CheckpointError) as err:
         raise UserError(str(err)) from None
+    eval_conditions = [c.strip() for c in (args.eval_conditions or "").split(",") if c.strip()]
+    unknown = [c for c in eval_conditions if c not in CONDITIONS]
+    if unknown:
+        raise UserError(f"--eval-conditions: unknown condition(s) {unknown}; valid: {', '.join(CONDITIONS)}")
+    if args.eval_episodes is None:
+        args.eval_episodes = 10
+    if args.eval_episodes < 1:
+        raise UserError(f"--eval-episodes must be >= 1, got {args.eval_episodes}")
     if args.print_config:
         import yaml
 
@@ -126,26 +211,36 @@ def run(args: argparse.Namespace) -> int:
     if cfg.needs_prior and args.prior is None:
         raise UserError(f"algo {cfg.algo!r} trains on prior data: pass --prior data/<prior>.h5")
     try:
-        data = load_train_data(cfg, args.task, args.prior)
+        check_roles(args.task, args.prior if cfg.needs_prior else None)
+        data = load_train_data(cfg, args.task, args.prior, verify=not args.no_verify)
     except (DatasetError, DataMismatch) as err:
         raise UserError(str(err)) from None
+    unverified = [n for n, part in zip(data.names, data.parts) if not part.meta.get("verified", True)]
+    if unverified and not args.no_verify:
+        console.print(f"note: the {' and '.join(unverified)} dataset(s) predate checksums and were loaded unverified; "
+                      "convert them again to have them checked")
     eval_fn = None
-    if args.eval_conditions:
-        eval_fn = sim_eval_fn([c for c in args.eval_conditions.split(",") if c], args.eval_episodes)
+    if eval_conditions:
+        eval_fn = sim_eval_fn(eval_conditions, args.eval_episodes)
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(run.eval_settings, json.dumps({"conditions": args.eval_conditions, "episodes": args.eval_episodes}))
+        atomic_write_text(run.eval_settings, json.dumps({"conditions": ",".join(eval_conditions), "episodes": args.eval_episodes}))
     try:
         if args.resume:
-            trainer = Trainer.resume(out, data, eval_fn, steps=cfg.steps)
+            trainer = Trainer.resume(out, data, eval_fn, allow_data_change=args.allow_data_change, **changes)
         else:
             if args.force and ckpt.exists():
                 ckpt.unlink()
                 run.metrics.unlink(missing_ok=True)
                 run.eval_log.unlink(missing_ok=True)
             trainer = Trainer(cfg, data, out, eval_fn)
-    except DataMismatch as err:
+    except (DataMismatch, CheckpointError) as err:
         raise UserError(str(err)) from None
-    console = Console(stderr=True)
+    if changes:
+        console.print("resuming with " + ", ".join(f"{k}={v}" for k, v in changes.items()) + " (the rest as the run was configured)")
+    if eval_note:
+        console.print(eval_note)
+    if args.resume and args.allow_data_change:
+        console.print("--allow-data-change: continuing on the datasets given, whatever the run was trained on")
     prov = data.provenance()
     console.print(
         f"[bold]{cfg.algo}[/] obs={cfg.obs} arch={cfg.arch if cfg.obs != 'state' else 'mlp'} "

@@ -3,7 +3,11 @@
 Each complete episode with T >= 1 actions becomes ``data/demo_<i>`` holding T transitions:
 ``obs/{image,state[,lowdim]}`` (steps 0..T-1), ``next_obs/...`` (steps 1..T), ``actions``,
 ``rewards`` (zeros for role "prior": the COG relabelling) and ``dones`` (is_terminal of the
-next step). Provenance, counts and a content hash go into ``data.attrs``.
+next step). Provenance, counts and a content hash go into ``data.attrs``; each demo's
+``checksums`` attribute holds the CRC-32 of each of its arrays, which loading verifies.
+Episodes read twice (the same bag given twice, a folder and its subfolder, a copied bag) are
+written once. A full disk raises `cog_core.files.DiskFull` before HDF5 runs out of space
+(HDF5 itself crashes the process when a write fails), and no temporary is left behind.
 """
 
 from __future__ import annotations
@@ -22,13 +26,16 @@ import h5py
 import numpy as np
 
 from cog_core import __version__
+from cog_core.bag.integrity import crc
 from cog_core.bag.reader import BagReader, Problem
-from cog_core.files import replace_with
+from cog_core.files import DiskFull, free_bytes, is_disk_full, process_alive, replace_with
 from cog_core.robot.action import ACTION_NAMES, STATE_NAMES
 
 ROLES = ("prior", "task")
 FORMAT = "cog_widowx_hdf5"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: every demo records the CRC-32 of each array ("checksums")
+# Free space kept in hand while converting: HDF5's own bookkeeping and the final flush.
+DISK_RESERVE = 2**20
 
 
 @dataclass
@@ -63,6 +70,7 @@ class ConvertResult:
     filtered_out: int = 0
     empty: int = 0
     aborted: int = 0
+    duplicates: int = 0  # episodes read more than once (dropped)
     problems: list[Problem] = field(default_factory=list)
     bytes_read: int = 0
     bytes_written: int = 0
@@ -92,16 +100,6 @@ def _resize(images: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     return np.stack([cv2.resize(im, (w, h), interpolation=interp) for im in images])
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by someone else
-        return True
-    return True
-
-
 def _temp_prefix(output: Path) -> str:
     """Name prefix of `output`'s temporaries; the writing process's id follows it."""
     return f".{output.name}.tmp-"
@@ -116,10 +114,25 @@ def remove_stale_temp_files(output: Path) -> list[Path]:
     prefix = _temp_prefix(output)
     for tmp in output.parent.glob(prefix + "*"):
         pid = tmp.name[len(prefix):]
-        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed
+
+
+def _estimate_total(written: int, read: int, source: int) -> int:
+    """Bytes the whole output will take: what was written so far, scaled by the share of the
+    bags read (twice the bags' size before anything was written: images appear as obs and next_obs)."""
+    if written <= 0 or read <= 0:
+        return 2 * source + DISK_RESERVE
+    return int(written * max(source, read) / read) + DISK_RESERVE
+
+
+def _check_space(tmp: Path, output: Path, episode_bytes: int, read: int, source: int) -> None:
+    """Raise DiskFull (naming `output` and the whole output's estimated size) before writing an
+    episode of `episode_bytes` that would not fit beside the reserve."""
+    if free_bytes(tmp) < episode_bytes + DISK_RESERVE:
+        raise DiskFull(output, _estimate_total(tmp.stat().st_size, read, source))
 
 
 def convert_bags(
@@ -149,8 +162,11 @@ def convert_bags(
     shape: dict[str, tuple] = {}
     first: str = ""
     comp = {"compression": options.compression} if options.compression else {}
+    source_bytes = sum(f.stat().st_size for b in reader.bags for f in b.iterdir() if f.is_file())
     try:
-        with h5py.File(tmp, "w") as h5:
+        # No chunk cache: every chunk is written when its dataset is created, so a write error
+        # surfaces there (with a cache it surfaces while HDF5 tears the file down, and crashes).
+        with h5py.File(tmp, "w", rdcc_nbytes=0) as h5:
             data = h5.create_group("data")
             success_names: list[str] = []
             failure_names: list[str] = []
@@ -188,12 +204,15 @@ def convert_bags(
                     arrays["obs/lowdim"] = lowdim[:-1]
                     arrays["next_obs/lowdim"] = lowdim[1:]
                 arrays.update({"actions": ep.actions[:-1], "rewards": rewards, "dones": dones})
+                _check_space(tmp, output, sum(a.nbytes for a in arrays.values()), reader.stats.bytes, source_bytes)
+                checksums = {}
                 for key, arr in arrays.items():
                     arr = np.ascontiguousarray(arr)
                     chunks = (min(T, 256),) + arr.shape[1:] if (comp or arr.ndim > 1) else None
                     g.create_dataset(key, data=arr, chunks=chunks, **comp)
                     hasher.update(f"{name}/{key}:{arr.dtype.str}:{arr.shape}".encode())
                     hasher.update(arr.tobytes())
+                    checksums[key] = crc(arr.data.cast("B"))
                 summary = ep.summary or {}
                 params = summary.get("policy_params")
                 profiles.add(str(params.get("prior_profile", "unrecorded")) if isinstance(params, dict) else "unrecorded")
@@ -203,6 +222,7 @@ def convert_bags(
                     "logged_return": float(ep.rewards.sum()), "seed": int(summary.get("seed", -1)),
                     "policy_params": json.dumps(summary.get("policy_params", {}), sort_keys=True),
                     "info": json.dumps(summary.get("info", {}), sort_keys=True), "source_bag": ep.bag,
+                    "checksums": json.dumps(checksums, sort_keys=True),
                 }
                 g.attrs.update(attrs)
                 (success_names if ep.success else failure_names).append(name)
@@ -217,6 +237,7 @@ def convert_bags(
                 if on_episode is not None:
                     on_episode(result)
             result.aborted = reader.stats.aborted
+            result.duplicates = reader.stats.duplicates
             result.bytes_read = reader.stats.bytes
             if result.episodes == 0:
                 raise NothingToConvert(
@@ -235,7 +256,8 @@ def convert_bags(
                 "source_bags": [str(b) for b in reader.bags], "inputs": [str(p) for p in paths],
                 "options": {k: (list(v) if isinstance(v, (tuple, list)) else v) for k, v in asdict(options).items()},
                 "counts": {"episodes": result.episodes, "transitions": result.transitions, "filtered_out": result.filtered_out,
-                           "empty": result.empty, "aborted": result.aborted, "dropped_problems": len(result.dropped)},
+                           "empty": result.empty, "aborted": result.aborted, "duplicates": result.duplicates,
+                           "dropped_problems": len(result.dropped)},
                 "image_shape": list(shape["image"]), "state_names": list(STATE_NAMES), "action_names": list(ACTION_NAMES),
                 "lowdim_dim": int(shape["lowdim"][0]) if shape["lowdim"] else 0,
                 "content_hash": result.content_hash, "prior_profiles": sorted(profiles),
@@ -246,6 +268,11 @@ def convert_bags(
                 "cog": json.dumps(provenance, sort_keys=True), "format": FORMAT, "format_version": FORMAT_VERSION,
             })
         replace_with(tmp, output)
+    except Exception as err:
+        if isinstance(err, DiskFull) or not is_disk_full(err, output.parent):
+            raise
+        written = tmp.stat().st_size if tmp.exists() else 0
+        raise DiskFull(output, _estimate_total(written, reader.stats.bytes, source_bytes)) from None
     finally:
         if tmp.exists():
             tmp.unlink()

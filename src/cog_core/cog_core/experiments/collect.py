@@ -5,23 +5,48 @@ Work is split over worker processes; each worker owns one bag directory
 progress (the recorder makes every finished episode durable). Progress flows back to the
 parent through a queue; the parent prints a progress bar and a summary table and writes
 `<out>/collection_summary.json`.
+
+Stopping. The workers share the parent's process group (a terminal's Ctrl-C, or
+``kill -- -PGID``, reaches them all) and ignore SIGINT themselves: the parent decides.
+- SIGINT (Ctrl-C) to the parent: every worker finishes the episode it is in, then stops; the
+  parent reports how many episodes finished (`CollectionSummary.interrupted`). A second
+  SIGINT stops at once.
+- SIGTERM or SIGHUP to the parent, or a second SIGINT: the workers abort their episode in
+  progress at the next step, close their bags and exit; the parent waits for them.
+- The parent killed outright (SIGKILL, a crash): each worker watches its parent (Linux
+  PR_SET_PDEATHSIG, plus a poll of getppid() elsewhere) and stops as on SIGTERM.
+- A full disk in any worker stops them all; `collect` raises `DiskFull` naming the worker's
+  bag and the space the rest of the collection needs.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
+import math
 import multiprocessing as mp
 import os
 import queue
+import signal
+import sys
+import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cog_core.files import atomic_write_text
-from cog_core.scripted.policies import DEFAULT_PROFILE, profile_config
+from cog_core.files import DiskFull, atomic_write_text
+from cog_core.scripted.policies import DEFAULT_PROFILE, PRIOR_PROFILES
 from cog_core.scripted.presets import get_preset
+
+# Seconds between a worker's checks that its parent still runs (where prctl is unavailable),
+# and how long a worker told to stop may take to close its bag before it exits regardless.
+PARENT_POLL_S = 0.5
+STOP_GRACE_S = 30.0
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 @dataclass
@@ -41,6 +66,30 @@ class CollectConfig:
     max_steps: int = 60  # cap on one scripted episode
     split_size_mb: int = 512  # bag file rotation size
 
+    def validate(self) -> None:
+        """Raise ValueError naming the first setting that cannot work (and the fix)."""
+        get_preset(self.preset)
+        if self.episodes is not None and self.episodes < 1:
+            raise ValueError(f"--episodes must be >= 1, got {self.episodes}")
+        if self.episodes is None and not (math.isfinite(self.scale) and self.scale > 0):
+            raise ValueError(f"--scale must be a positive number, got {self.scale}")
+        if self.workers < 1:
+            raise ValueError(f"--workers must be >= 1, got {self.workers}")
+        if self.seed < 0:
+            raise ValueError(f"--seed must be >= 0, got {self.seed}")
+        if self.prior_profile not in PRIOR_PROFILES:
+            raise ValueError(f"--prior-profile must be one of {', '.join(PRIOR_PROFILES)}, got {self.prior_profile!r}")
+        if self.noise_std is not None and not (math.isfinite(self.noise_std) and self.noise_std >= 0):
+            raise ValueError(f"--noise must be a finite number >= 0 (0 = no noise), got {self.noise_std}")
+        if self.max_steps < 1:
+            raise ValueError(f"--max-steps must be >= 1, got {self.max_steps}")
+        if self.image_size not in (48, 64):
+            raise ValueError(f"--image-size must be 48 or 64, got {self.image_size}")
+        if self.storage not in ("mcap", "sqlite3"):
+            raise ValueError(f"--storage must be mcap or sqlite3, got {self.storage!r}")
+        if self.split_size_mb < 1:
+            raise ValueError(f"split_size_mb must be >= 1, got {self.split_size_mb}")
+
 
 @dataclass
 class EpisodeResult:
@@ -52,6 +101,16 @@ class EpisodeResult:
     steps: int
     behaviour_success: bool
     task_success: bool
+    bytes: int = 0  # bag bytes of the episode
+
+
+@dataclass
+class WorkerFailure:
+    """What the parent hears when a worker cannot go on (a full disk)."""
+
+    worker: int
+    path: str
+    needed: int | None
 
 
 @dataclass
@@ -65,6 +124,8 @@ class CollectionSummary:
     seconds: float = 0.0
     per_behaviour: dict[str, dict[str, float]] = field(default_factory=dict)
     bag_dirs: list[str] = field(default_factory=list)
+    requested: int = 0  # episodes asked for
+    interrupted: str | None = None  # "SIGINT", "SIGTERM"...: why the collection stopped early
 
 
 def _split(n: int, workers: int) -> list[int]:
@@ -72,8 +133,51 @@ def _split(n: int, workers: int) -> list[int]:
     return [base + (1 if w < extra else 0) for w in range(workers)]
 
 
-def _worker(cfg: CollectConfig, worker: int, n_episodes: int, results: Any) -> None:
-    """Collect `n_episodes` into `<out>/worker_NN`, reporting each episode on `results`."""
+class _StopRequest:
+    """Set (from a signal handler or a watcher thread) when a worker must stop now."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+
+    def set(self, reason: str) -> None:
+        self.reason = self.reason or reason
+
+
+def _die_with_parent(parent_pid: int, stop: _StopRequest) -> None:
+    """Make this worker stop when its parent goes, however it goes: SIGTERM handled as a stop
+    request, the kernel sending SIGTERM when the parent dies (Linux), and a thread polling
+    getppid() (everywhere) that also enforces `STOP_GRACE_S` once a stop was asked for."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C reaches us too: the parent decides
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: stop.set(signal.Signals(signum).name))  # noqa: ARG005
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the poll below still works
+    if os.getppid() != parent_pid:  # the parent died before the watch was set up
+        stop.set("parent gone")
+
+    def watch() -> None:
+        since: float | None = None
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if os.getppid() != parent_pid:
+                stop.set("parent gone")
+            if stop.reason is not None:
+                since = since or time.monotonic()
+                if time.monotonic() - since > STOP_GRACE_S:
+                    os._exit(1)  # could not close the bag in time: what was committed is safe
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _worker(cfg: CollectConfig, worker: int, n_episodes: int, results: Any, finish: Any, parent_pid: int) -> None:
+    """Collect `n_episodes` into `<out>/worker_NN`, reporting each episode on `results`; stop after
+    the current episode once `finish` is set, or at the next step on SIGTERM / parent death."""
+    stop = _StopRequest()
+    _die_with_parent(parent_pid, stop)
     os.environ.setdefault("MUJOCO_GL", "egl")
     from cog_core.bag import BagRecorder
     from cog_core.stations.scripted_runner import RunnerConfig, ScriptedRunner
@@ -89,79 +193,130 @@ def _worker(cfg: CollectConfig, worker: int, n_episodes: int, results: Any) -> N
                          custom_data={"cog.preset": preset.name, "cog.role": preset.role,
                                       "cog.prior_profile": cfg.prior_profile}) as recorder:
             runner = ScriptedRunner(station, recorder, run_cfg)
-            while runner.remaining:
+            while runner.remaining and not finish.is_set() and stop.reason is None:
+                before = recorder.bytes_written
                 runner.begin()
                 done = False
-                while not done:
+                while not done and stop.reason is None:
                     _, done = runner.step()
+                if not done:
+                    runner.abort(f"collector stopped ({stop.reason})")
+                    break
                 ep = runner.finish()
-                results.put(EpisodeResult(worker, ep.behaviour, ep.condition, ep.steps, ep.behaviour_success, ep.success))
+                results.put(EpisodeResult(worker, ep.behaviour, ep.condition, ep.steps, ep.behaviour_success, ep.success,
+                                          recorder.bytes_written - before))
+    except DiskFull as err:
+        results.put(WorkerFailure(worker, str(err.path), err.needed))
+        sys.exit(3)
     finally:
         station.close()
+        if stop.reason == "parent gone":
+            results.cancel_join_thread()  # nobody reads the queue any more: do not wait to flush it
+
+
+@contextmanager
+def _parent_signals(on_signal: Any) -> Iterator[None]:
+    """Route SIGINT, SIGTERM and SIGHUP to `on_signal(name)` while collecting (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    sigs = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    old = {s: signal.signal(s, lambda signum, frame: on_signal(signal.Signals(signum).name)) for s in sigs}  # noqa: ARG005
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
 
 
 def collect(cfg: CollectConfig, progress: bool = True) -> CollectionSummary:
-    """Run a collection; returns the summary (also written to `<out>/collection_summary.json`)."""
+    """Run a collection; returns the summary (also written to `<out>/collection_summary.json`).
+    See the module docstring for what signals to the parent do; a full disk raises `DiskFull`."""
+    cfg.validate()
     preset = get_preset(cfg.preset)
-    profile_config(cfg.prior_profile, cfg.noise_std)  # KeyError naming the valid profiles
-    if cfg.noise_std is not None and cfg.noise_std < 0:
-        raise ValueError(f"noise must be >= 0, got {cfg.noise_std}")
-    if cfg.workers < 1:
-        raise ValueError(f"workers must be >= 1, got {cfg.workers}")
-    if cfg.image_size not in (48, 64):
-        raise ValueError(f"image_size must be 48 or 64, got {cfg.image_size}")
     out = Path(cfg.out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"output directory {out} is not empty; choose a new --out (bags are never overwritten)")
-    total = cfg.episodes if cfg.episodes is not None else preset.episodes(cfg.scale)
+    total = cfg.episodes if cfg.episodes is not None else max(1, preset.episodes(cfg.scale))
     counts = [c for c in _split(total, cfg.workers) if c > 0]
     ctx = mp.get_context("spawn")
     results = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(cfg, w, n, results), daemon=True) for w, n in enumerate(counts)]
-    for p in procs:
-        p.start()
+    finish = ctx.Event()  # workers stop after their current episode
+    procs = [ctx.Process(target=_worker, args=(cfg, w, n, results, finish, os.getpid()), daemon=True)
+             for w, n in enumerate(counts)]
     stats: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # episodes, behaviour ok, task ok, steps
-    summary = CollectionSummary(preset=preset.name, prior_profile=cfg.prior_profile)
+    summary = CollectionSummary(preset=preset.name, requested=total, prior_profile=cfg.prior_profile)
+    signals: list[str] = []
+    failure: WorkerFailure | None = None
+    episode_bytes = 0
+
+    def stop_now() -> None:
+        finish.set()
+        for p in procs:
+            if p.is_alive() and p.pid is not None:
+                os.kill(p.pid, signal.SIGTERM)
+
+    def on_signal(name: str) -> None:
+        signals.append(name)
+        finish.set()
+        if name != "SIGINT" or signals.count("SIGINT") > 1:
+            stop_now()
+
     t0 = time.perf_counter()
     bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, unit="ep", desc=f"collect {preset.name}", dynamic_ncols=True, mininterval=0.5)
     ok_total = 0
-    try:
-        while summary.episodes < total:
-            try:
-                r: EpisodeResult = results.get(timeout=1.0)
-            except queue.Empty:
-                dead = [p for p in procs if not p.is_alive() and p.exitcode not in (0, None)]
-                if dead:
-                    raise RuntimeError(
-                        f"collector worker(s) {[procs.index(p) for p in dead]} died (exit code "
-                        f"{[p.exitcode for p in dead]}); finished episodes are safe in {out}"
-                    ) from None
-                if all(not p.is_alive() for p in procs) and results.empty():
-                    break
-                continue
-            s = stats[(r.behaviour, r.condition)]
-            s[0] += 1
-            s[1] += int(r.behaviour_success)
-            s[2] += int(r.task_success)
-            s[3] += r.steps
-            summary.episodes += 1
-            summary.transitions += r.steps
-            ok_total += int(r.behaviour_success)
-            if bar is not None:
-                elapsed = time.perf_counter() - t0
-                bar.set_postfix(trans_s=f"{summary.transitions / max(elapsed, 1e-9):.0f}", success=f"{ok_total / summary.episodes:.2f}")
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+    with _parent_signals(on_signal):
         for p in procs:
-            p.join(timeout=30)
+            p.start()
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="ep", desc=f"collect {preset.name}", dynamic_ncols=True, mininterval=0.5)
+        try:
+            while True:
+                try:
+                    r = results.get(timeout=0.5)
+                except queue.Empty:
+                    if all(not p.is_alive() for p in procs) and results.empty():
+                        break
+                    dead = [p for p in procs if not p.is_alive() and p.exitcode not in (0, None)]
+                    if dead and failure is None and not signals:
+                        stop_now()
+                        raise RuntimeError(
+                            f"collector worker(s) {[procs.index(p) for p in dead]} died (exit code "
+                            f"{[p.exitcode for p in dead]}); finished episodes are safe in {out}"
+                        ) from None
+                    continue
+                if isinstance(r, WorkerFailure):
+                    failure = failure or r
+                    stop_now()
+                    continue
+                s = stats[(r.behaviour, r.condition)]
+                s[0] += 1
+                s[1] += int(r.behaviour_success)
+                s[2] += int(r.task_success)
+                s[3] += r.steps
+                summary.episodes += 1
+                summary.transitions += r.steps
+                episode_bytes += r.bytes
+                ok_total += int(r.behaviour_success)
+                if bar is not None:
+                    elapsed = time.perf_counter() - t0
+                    bar.set_postfix(trans_s=f"{summary.transitions / max(elapsed, 1e-9):.0f}", success=f"{ok_total / summary.episodes:.2f}")
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+            for p in procs:
+                p.join(timeout=STOP_GRACE_S + 5)
+            for p in procs:
+                if p.is_alive():
+                    p.kill()
+                    p.join(timeout=5)
     summary.seconds = time.perf_counter() - t0
     summary.bag_dirs = [str(out / f"worker_{w:02d}") for w in range(len(counts))]
+    if signals and summary.episodes < total:
+        summary.interrupted = signals[0]
     for (beh, cond), (n, ok, task_ok, steps) in sorted(stats.items()):
         summary.per_behaviour[f"{beh} @ {cond}"] = {
             "episodes": n,
@@ -169,6 +324,10 @@ def collect(cfg: CollectConfig, progress: bool = True) -> CollectionSummary:
             "task_success_rate": task_ok / n,
             "mean_length": steps / n,
         }
+    if failure is not None:
+        per_episode = episode_bytes // max(summary.episodes, 1) or (failure.needed or 0)
+        raise DiskFull(failure.path, max(failure.needed or 0, per_episode * (total - summary.episodes)) or None,
+                       note=f"the {summary.episodes} episodes finished before are complete in {out}")
     record = {"config": asdict(cfg), **asdict(summary)}
     atomic_write_text(out / "collection_summary.json", json.dumps(record, indent=2))
     return summary
@@ -188,4 +347,7 @@ def print_summary(summary: CollectionSummary) -> None:
     console = Console(width=max(Console().width, 110))
     console.print(table)
     rate = summary.transitions / max(summary.seconds, 1e-9)
+    if summary.interrupted:
+        console.print(f"interrupted ({summary.interrupted}): {summary.episodes} of {summary.requested} episodes finished "
+                      "and are complete in the bags; the rest were not collected")
     console.print(f"{summary.episodes} episodes, {summary.transitions} transitions in {summary.seconds:.1f} s ({rate:.0f} transitions/s); bags: {', '.join(summary.bag_dirs)}")

@@ -140,6 +140,9 @@ def evaluate(
     if video_dir is not None:
         Path(video_dir).mkdir(parents=True, exist_ok=True)
     with policy_dir_for(policy) as policy_dir:
+        from cog_core.rl.runtime import PolicyRuntime
+
+        PolicyRuntime.load(policy_dir)  # a damaged or inconsistent export: one clear error before any rollout
         jobs = [
             (c, i, seeds[c][i], i < videos_per_condition)
             for c in conditions

@@ -7,7 +7,9 @@ shared/reference-facts.md, "Training"). Load with
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
 
 from cog_core.config import ConfigError
 
@@ -155,6 +157,32 @@ class TrainConfig:
             raise ConfigError(f"data.crop_pad must be >= 0, got {self.data.crop_pad}")
         if self.data.image_size is not None and self.data.image_size < 16:
             raise ConfigError(f"data.image_size must be >= 16 (or null), got {self.data.image_size}")
+        self._validate_ranges()
+
+    def _validate_ranges(self) -> None:
+        """Numbers that would only fail (or silently do nothing) once training runs: every float
+        finite, rates and interval lengths positive, weights and counts non-negative."""
+        for name, value in _numbers(self):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{name} must be a finite number, got {value}")
+        positive = [("log_interval", self.log_interval), ("sac.q_lr", self.sac.q_lr), ("sac.policy_lr", self.sac.policy_lr),
+                    ("sac.adam_eps", self.sac.adam_eps)]
+        if self.sac.entropy_lr is not None:
+            positive.append(("sac.entropy_lr", self.sac.entropy_lr))
+        for name, value in positive:
+            if not value > 0:
+                raise ConfigError(f"{name} must be > 0, got {value}")
+        for name, value in [("cql.alpha", self.cql.alpha), ("sac.fixed_alpha", self.sac.fixed_alpha), ("seed", self.seed),
+                            ("threads", self.threads), ("eval_interval (0 = never)", self.eval_interval),
+                            ("ckpt_interval (0 = only at the end)", self.ckpt_interval),
+                            ("sac.bc_warmstart_steps", self.sac.bc_warmstart_steps),
+                            ("data.bc_init_prior_steps", self.data.bc_init_prior_steps)]:
+            if value < 0:
+                raise ConfigError(f"{name} must be >= 0, got {value}")
+        for name, value in _numbers(self.net):
+            if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+                raise ConfigError(f"net.{name} must be >= 1 (a layer or feature size), got {value}")
+
 
     # Derived switches -------------------------------------------------------------
     @property
@@ -180,3 +208,18 @@ class TrainConfig:
         return self.algo in ("cog", "bc", "bc-init", "sac") or (
             self.algo == "bc-oracle" and self.data.oracle_include_prior
         )
+
+
+def _numbers(config: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """(dotted name, value) of every number in a config, tuple entries included (`name[i]`)."""
+    out: list[tuple[str, Any]] = []
+    for f in fields(config):
+        value = getattr(config, f.name)
+        name = prefix + f.name
+        if is_dataclass(value):
+            out += _numbers(value, name + ".")
+        elif isinstance(value, (tuple, list)):
+            out += [(f"{name}[{i}]", v) for i, v in enumerate(value) if isinstance(v, (int, float))]
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out.append((name, value))
+    return out

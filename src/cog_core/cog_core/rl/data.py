@@ -259,16 +259,18 @@ def run_dataset(meta: dict, role: str, given: str | None = None) -> str | None:
     return recorded
 
 
-def load_train_data(cfg: TrainConfig, task_path: str | Path, prior_path: str | Path | None) -> TrainData:
-    """Load the task (and, if the algorithm uses it, the prior) dataset for `cfg` as TrainData.
+def load_train_data(cfg: TrainConfig, task_path: str | Path, prior_path: str | Path | None,
+                    verify: bool = True) -> TrainData:
+    """Load the task (and, if the algorithm uses it, the prior) dataset for `cfg` as TrainData;
+    `verify` checks every array against its recorded checksum.
 
-    Raises DatasetError for unreadable files and DataMismatch for data that do not fit `cfg`.
+    Raises DatasetError for unreadable or damaged files and DataMismatch for data that do not fit `cfg`.
     """
     from cog_core.data.dataset import load_transitions
 
     keys = obs_keys_for(cfg.obs)
-    task = load_transitions(task_path, obs_keys=keys, is_task=True)
-    prior = load_transitions(prior_path, obs_keys=keys, is_task=False) if (prior_path and cfg.needs_prior) else None
+    task = load_transitions(task_path, obs_keys=keys, is_task=True, verify=verify)
+    prior = load_transitions(prior_path, obs_keys=keys, is_task=False, verify=verify) if (prior_path and cfg.needs_prior) else None
     return TrainData(cfg, task, prior)
 
 

@@ -1,7 +1,10 @@
 """Load an exported policy and return deterministic actions (tanh of the mean) from obs dicts.
 
 An export directory holds ``policy.pt`` (a plain state dict, ``torch.load(weights_only=True)``)
-and ``policy.json`` (observation spec, action spec, architecture, provenance).
+and ``policy.json`` (observation spec, action spec, architecture, provenance, and the SHA-256
+of the weights). Loading refuses, with an `ExportError` that says what is wrong, an export
+whose weights fail that digest or hold NaN/inf, whose metadata contradicts itself or the
+weights, or that is not an export at all.
 """
 
 from __future__ import annotations
@@ -15,10 +18,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from cog_core.config import from_dict
+from cog_core.config import ConfigError, from_dict
+from cog_core.rl.checkpoint import tree_digest
 from cog_core.rl.config import TrainConfig
-from cog_core.rl.networks import ActorCritic, policy_parts, prepare_obs
-from cog_core.stations.policy_meta import EXPORT_FORMAT, META_FILE, WEIGHTS_FILE
+from cog_core.rl.data import obs_keys_for
+from cog_core.rl.networks import ActorCritic, policy_parts, prepare_obs, vector_key
+from cog_core.stations.policy_meta import EXPORT_FORMAT, EXPORT_FORMATS, META_FILE, WEIGHTS_FILE
+
+DIGEST_KEY = "weights_sha256"
+
+
+class ExportError(ValueError):
+    """A policy export that cannot be loaded; the message names the file, the problem and the fix."""
 
 # Keys of an averaged policy's state dict (torch.optim.swa_utils.AveragedModel around a
 # ModuleDict of the actor's `encoder` and `head`) start with this.
@@ -77,17 +88,39 @@ class PolicyRuntime:
 
     @classmethod
     def load(cls, directory: str | Path) -> "PolicyRuntime":
-        """Load an export directory written by `cogrl export` / `export_policy`."""
+        """Load an export directory written by `cogrl export` / `export_policy` (FileNotFoundError
+        when it is not one; ExportError when it is damaged or inconsistent)."""
         directory = Path(directory)
         meta_path, weights_path = directory / META_FILE, directory / WEIGHTS_FILE
         if not meta_path.is_file() or not weights_path.is_file():
             raise FileNotFoundError(f"{directory} is not a policy export (needs {META_FILE} and {WEIGHTS_FILE})")
-        meta = json.loads(meta_path.read_text())
-        if meta.get("format") != EXPORT_FORMAT:
-            raise ValueError(f"{meta_path}: format {meta.get('format')!r}, expected {EXPORT_FORMAT!r}")
-        cfg = from_dict(TrainConfig, meta["config"])
-        net = PolicyNet(cfg, meta["obs"]["image_size"], meta["obs"]["vec_dim"], meta["action"]["dim"])
-        net.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+        fix = "re-export it with `cogrl export --run <run> --out <dir>`"
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (UnicodeDecodeError, ValueError) as err:
+            raise ExportError(f"{meta_path} is not valid JSON ({err}); {fix}") from None
+        if not isinstance(meta, dict) or meta.get("format") not in EXPORT_FORMATS:
+            found = meta.get("format") if isinstance(meta, dict) else None
+            raise ExportError(f"{meta_path}: format {found!r}, expected {EXPORT_FORMAT!r}; {fix}")
+        cfg, dims = _checked_metadata(meta_path, meta, fix)
+        try:
+            weights = torch.load(weights_path, map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001 - any unpickling failure means "not our weights"
+            raise ExportError(f"{weights_path} does not load as weights ({err}); {fix}") from None
+        if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+            raise ExportError(f"{weights_path} is not a state dict of tensors; {fix}")
+        if meta["format"] == EXPORT_FORMAT and meta.get(DIGEST_KEY) != tree_digest(weights):
+            raise ExportError(f"{weights_path} fails the checksum in {META_FILE} (the files changed after export: "
+                              f"disk or copy damage, or the two files come from different exports); {fix}")
+        bad = [k for k, v in weights.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+        if bad:
+            raise ExportError(f"{weights_path}: weights {bad[:3]} hold NaN or inf; {fix} from a run that did not diverge")
+        net = PolicyNet(cfg, *dims)
+        try:
+            net.load_state_dict(weights)
+        except RuntimeError as err:
+            first = " ".join(line.strip() for line in str(err).strip().splitlines()[:2])[:300]
+            raise ExportError(f"{weights_path} does not fit the network {META_FILE} describes ({first}); {fix}") from None
         return cls(net.to(memory_format=torch.channels_last), meta)
 
     @classmethod
@@ -131,3 +164,28 @@ class PolicyRuntime:
         mean, log_std = self.net.distribution(self._batch(obs))
         eps = torch.randn(mean.shape, generator=generator)
         return torch.tanh(mean + log_std.exp() * eps)[0].numpy().astype(np.float32)
+
+
+def _checked_metadata(meta_path: Path, meta: dict[str, Any], fix: str) -> tuple[TrainConfig, tuple[int | None, int, int]]:
+    """The config and (image size, vector size, action size) of an export's metadata, after
+    checking that its observation and action entries are there, typed, and agree with each other
+    and with the config; ExportError otherwise."""
+    def fail(what: str) -> ExportError:
+        return ExportError(f"{meta_path}: {what}; {fix}")
+
+    obs, action = meta.get("obs"), meta.get("action")
+    if not isinstance(obs, dict) or not isinstance(action, dict) or not isinstance(meta.get("config"), dict):
+        raise fail("the obs, action or config entry is missing")
+    try:
+        cfg = from_dict(TrainConfig, meta["config"])
+    except (ConfigError, TypeError, ValueError) as err:
+        raise fail(f"its config is not valid ({err})") from None
+    size, vec_dim, dim = obs.get("image_size"), obs.get("vec_dim"), action.get("dim")
+    if not (size is None or (type(size) is int and size > 0)) or type(vec_dim) is not int or vec_dim < 0 or type(dim) is not int or dim < 1:
+        raise fail(f"obs.image_size {size!r}, obs.vec_dim {vec_dim!r} or action.dim {dim!r} is not a valid size")
+    if obs.get("mode") != cfg.obs or obs.get("keys") != obs_keys_for(cfg.obs) or obs.get("vec_key") != vector_key(cfg.obs):
+        raise fail(f"obs entry (mode {obs.get('mode')!r}, keys {obs.get('keys')!r}, vec_key {obs.get('vec_key')!r}) "
+                   f"contradicts the config's obs={cfg.obs!r}, which observes {obs_keys_for(cfg.obs)}")
+    if ("image" in obs_keys_for(cfg.obs)) != (size is not None) or (vector_key(cfg.obs) is None) != (vec_dim == 0):
+        raise fail(f"obs.image_size {size!r} / obs.vec_dim {vec_dim!r} do not fit obs={cfg.obs!r}")
+    return cfg, (size, vec_dim, dim)

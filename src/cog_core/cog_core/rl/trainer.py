@@ -2,6 +2,11 @@
 
 A run directory holds ``config.yaml``, ``metrics.csv``, ``eval.jsonl``, ``tb/`` and
 ``checkpoint.pt`` (the latest state; resuming from it continues exactly as if never stopped).
+Logs are appended, flushed every row and synced to disk with every checkpoint; a resumed run
+drops only the rows logged after its checkpoint's step (rewriting the file atomically), so a
+crash at any moment never loses a row the checkpoint covers. Checkpoint temporaries left by a
+killed run are removed when training starts, and the checkpoint of a step is written before
+that step's evaluation.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import signal
 import threading
 import time
@@ -22,12 +28,14 @@ import yaml
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
-from cog_core.config import from_dict, to_dict
-from cog_core.files import atomic_write_text
-from cog_core.rl.checkpoint import load_checkpoint, save_checkpoint
+from cog_core.config import to_dict
+from cog_core.files import DiskFull, atomic_write_text, is_disk_full, remove_stale_temporaries
+from cog_core.rl.checkpoint import CheckpointError, checkpoint_config, load_checkpoint, save_checkpoint
 from cog_core.rl.config import TrainConfig
 from cog_core.rl.cql import Agent
 from cog_core.rl.data import DataMismatch, TrainData, phase_schedule
+from cog_core.rl.logs import open_csv_log, trim_jsonl_log
+from cog_core.rl.resume import RESUME_CHANGEABLE, data_changes
 from cog_core.rl.export import policy_metadata
 from cog_core.rl.malloc import keep_freed_memory
 from cog_core.rl.networks import ActorCritic, build_model
@@ -144,6 +152,7 @@ class Trainer:
 
     def save(self, path: str | Path) -> None:
         """Write a checkpoint that resumes exactly (weights, optimizers, every RNG state)."""
+        self._sync_logs()  # every row up to this step is on disk before the checkpoint that covers it
         payload = {
             "model": self.model.state_dict(),
             "optimizers": {k: o.state_dict() for k, o in self.agent.optimizers.items()},
@@ -156,38 +165,59 @@ class Trainer:
         meta["numpy_rng"] = self.rng.bit_generator.state
         save_checkpoint(path, payload, meta)
 
-    def load(self, path: str | Path) -> None:
-        """Restore a checkpoint written by `save` with the same config and data spec."""
+    def load(self, path: str | Path, allow_data_change: bool = False) -> None:
+        """Restore a checkpoint written by `save` with the same config, data spec and (unless
+        `allow_data_change`) the same datasets, by content hash."""
         ckpt = load_checkpoint(path)
         meta = ckpt["meta"]
         if meta["spec"] != self.spec.to_dict():
             raise DataMismatch(f"checkpoint {path} was trained on data {meta['spec']}, these data are {self.spec.to_dict()}")
-        saved = from_dict(TrainConfig, meta["config"])
+        saved = checkpoint_config(path, meta)
         mine, theirs = to_dict(self.cfg), to_dict(saved)
-        mine.pop("steps"), theirs.pop("steps")
+        for key in RESUME_CHANGEABLE:
+            mine.pop(key), theirs.pop(key)
         if mine != theirs:
             diff = sorted(k for k in mine if mine[k] != theirs.get(k))
             raise DataMismatch(f"checkpoint {path} has a different config (sections {diff}); resume with its config")
-        self.model.load_state_dict(ckpt["model"])
-        if self.policy_average is not None and "policy_average" in ckpt:
-            self.policy_average.load_state_dict(ckpt["policy_average"])
-        for k, opt in self.agent.optimizers.items():
-            opt.load_state_dict(ckpt["optimizers"][k])
-        self.agent.gen.set_state(ckpt["torch_noise_rng"])
-        torch.set_rng_state(ckpt["torch_global_rng"])
-        self.rng.bit_generator.state = meta["numpy_rng"]
+        changed = data_changes(meta.get("data", {}), self.data.provenance())
+        if changed and not allow_data_change:
+            raise DataMismatch(
+                f"checkpoint {path} was trained on other data: {'; '.join(changed)}. Resume with the run's datasets, "
+                "or pass --allow-data-change to continue training on these"
+            )
+        try:
+            self.model.load_state_dict(ckpt["model"])
+            if self.policy_average is not None and "policy_average" in ckpt:
+                self.policy_average.load_state_dict(ckpt["policy_average"])
+            for k, opt in self.agent.optimizers.items():
+                opt.load_state_dict(ckpt["optimizers"][k])
+            self.agent.gen.set_state(ckpt["torch_noise_rng"])
+            torch.set_rng_state(ckpt["torch_global_rng"])
+            self.rng.bit_generator.state = meta["numpy_rng"]
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise CheckpointError(f"{path}: its state does not fit this run ({first}); not a checkpoint of this "
+                                  "version of `cogrl train`") from None
         self.step = int(meta["step"])
 
     @classmethod
-    def resume(cls, run_dir: str | Path, data: TrainData, eval_fn: EvalFn | None = None, steps: int | None = None) -> "Trainer":
-        """A trainer restored from `run_dir/checkpoint.pt` (optionally with a new total `steps`)."""
+    def resume(cls, run_dir: str | Path, data: TrainData, eval_fn: EvalFn | None = None, steps: int | None = None,
+               allow_data_change: bool = False, **changes: int) -> "Trainer":
+        """A trainer restored from `run_dir/checkpoint.pt` (optionally with a new total `steps`, and
+        new values of the other `RESUME_CHANGEABLE` settings); see `load` for `allow_data_change`."""
         ckpt = RunDir(run_dir).checkpoint
         meta = load_checkpoint(ckpt)["meta"]
-        cfg = from_dict(TrainConfig, meta["config"])
+        cfg = checkpoint_config(ckpt, meta)
         if steps is not None:
             cfg.steps = steps
+        unknown = sorted(set(changes) - set(RESUME_CHANGEABLE))
+        if unknown:
+            raise ValueError(f"cannot change {unknown} on resume; only {list(RESUME_CHANGEABLE)}")
+        for key, value in changes.items():
+            setattr(cfg, key, value)
+        cfg.validate()
         trainer = cls(cfg, data, run_dir, eval_fn)
-        trainer.load(ckpt)
+        trainer.load(ckpt, allow_data_change)
         return trainer
 
     def runtime(self) -> PolicyRuntime:
@@ -201,17 +231,13 @@ class Trainer:
         assert self.run_dir is not None
         self.run_dir.mkdir(parents=True, exist_ok=True)
         files = RunDir(self.run_dir)
+        for path in (files.checkpoint, files.config, files.metrics, files.eval_log):
+            remove_stale_temporaries(path)  # left by a run killed while it replaced the file
         atomic_write_text(files.config, yaml.safe_dump(to_dict(self.cfg), sort_keys=False))
-        path = files.metrics
         fields = ["step", "wall_s", "updates_per_s", *METRIC_KEYS]
-        rows = []
-        if path.is_file():  # resuming: drop rows logged after the checkpoint we restarted from
-            with path.open(newline="") as f:
-                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= self.step]
-        self._csv_file = path.open("w", newline="")
+        self._csv_file = open_csv_log(files.metrics, fields, self.step)
         self._csv = csv.DictWriter(self._csv_file, fieldnames=fields, extrasaction="ignore")
-        self._csv.writeheader()
-        self._csv.writerows(rows)
+        trim_jsonl_log(files.eval_log, self.step)
         try:
             from torch.utils.tensorboard import SummaryWriter
 
@@ -219,11 +245,28 @@ class Trainer:
         except ImportError:  # tensorboard is a declared dependency; degrade to CSV only if absent
             self._tb = None
 
+    def _sync_logs(self) -> None:
+        """Push the metrics rows written so far to disk (before a checkpoint that covers them)."""
+        log = getattr(self, "_csv_file", None)
+        if log is not None and not log.closed:
+            try:
+                log.flush()
+                os.fsync(log.fileno())
+            except OSError as err:
+                if is_disk_full(err):
+                    raise DiskFull(log.name, 2**16) from err
+                raise
+
     def _log(self, sums: dict[str, float], count: int, rate: float, wall: float) -> None:
         means = {k: v / count for k, v in sums.items()}
         if self.run_dir is not None:
-            self._csv.writerow({"step": self.step, "wall_s": round(wall, 3), "updates_per_s": round(rate, 3), **means})
-            self._csv_file.flush()
+            try:
+                self._csv.writerow({"step": self.step, "wall_s": round(wall, 3), "updates_per_s": round(rate, 3), **means})
+                self._csv_file.flush()
+            except OSError as err:
+                if is_disk_full(err):
+                    raise DiskFull(self._csv_file.name, 2**16) from err
+                raise
             if self._tb is not None:
                 for k, v in means.items():
                     self._tb.add_scalar(f"train/{k}", v, self.step)
@@ -283,12 +326,14 @@ class Trainer:
                         shown = {k: last[k] for k in ("q1_loss", "cql1", "policy_loss", "alpha_ent") if k in last}
                         bar.set_postfix({k: f"{v:.3g}" for k, v in shown.items()}, refresh=False)
                     sums, count, t_int = {}, 0, now
+                # The checkpoint first: an evaluation that fails loses no updates. (Updates never
+                # draw from torch's global RNG, which building the evaluated policy does.)
+                if self.run_dir is not None and cfg.ckpt_interval and self.step % cfg.ckpt_interval == 0:
+                    self.save(RunDir(self.run_dir).checkpoint)
                 if self.eval_fn is not None and cfg.eval_interval and self.step % cfg.eval_interval == 0:
                     res = self._evaluate()
                     if bar is not None:
                         bar.write(f"step {self.step}: eval " + ", ".join(f"{k}={v:.3g}" for k, v in res.items()))
-                if self.run_dir is not None and cfg.ckpt_interval and self.step % cfg.ckpt_interval == 0:
-                    self.save(RunDir(self.run_dir).checkpoint)
             if self.run_dir is not None:
                 self.save(RunDir(self.run_dir).checkpoint)
         finally:

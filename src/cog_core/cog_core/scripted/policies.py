@@ -1,17 +1,18 @@
 """Scripted behaviours: proportional controllers toward targets, with Gaussian action noise.
 
 Each behaviour is a small phase machine over privileged positions (sim ground truth, or the
-localizer's estimate on the real robot). Thresholds are drawn from N(0.04, 0.01) m per
-episode, Gaussian noise is added to all 8 action dimensions. How competent the behaviours are
-is a named profile (`PRIOR_PROFILES`): `paper` (the default of every collection) adds the
-paper's noise N(0, 0.2) and acts wherever the hand is once within its threshold, so the
-behaviours succeed about as often as the paper's (docs/collection.md); `state-table` (the
-`PolicyConfig` defaults) is what the state Table 1 was collected with: noise 0.1 and hands
-steered onto their targets, so drawers open in ~100 % of episodes. As in the paper's
-algorithms, grasping ends by holding the lifted object still, and every other behaviour ends
-with a move-to-neutral (which also opens the gripper), then holds still under the noise
-(default) or, with `stay_at_neutral`, repeats the neutral command as the original's scripted
-policies do (see `PolicyConfig`). "Weak" variants
+localizer's estimate on the real robot, taken as the episode begins and held while the gripper
+hovers over the object: `cog_core.stations.scripted_runner.RunnerConfig.hold_object_estimate`).
+Thresholds are drawn from N(0.04, 0.01) m per episode, Gaussian noise is added to all 8 action
+dimensions. How competent the behaviours are is a named profile (`PRIOR_PROFILES`): `paper`
+(the default of `cogrl collect`) adds the paper's noise N(0, 0.2) and acts wherever the hand is
+once within its threshold, so the behaviours succeed about as often as the paper's
+(docs/collection.md); `state-table` (the `PolicyConfig` defaults) is what the state Table 1 was
+collected with: noise 0.1 and hands steered onto their targets, so drawers open in ~100 % of
+episodes. As in the paper's algorithms, grasping ends by holding the lifted object still, and
+every other behaviour ends with a move-to-neutral (which also opens the gripper), then holds
+still under the noise (default) or, with `stay_at_neutral`, repeats the neutral command as the
+original's scripted policies do (see `PolicyConfig`). "Weak" variants
 aim at a random point in the workspace half of the time, so prior data holds failures and
 irrelevant behaviour. The discrete dimensions are always commanded at +-DISCRETE: at noise
 0.1 noise never flips the gripper or triggers a neutral move by accident (4 std away); at the

@@ -15,7 +15,8 @@ from typing import Any
 
 from cog_core.robot.action import ACTION_DIM, ACTION_NAMES, STATE_DIM
 
-EXPORT_FORMAT = "cog_core.policy/1"
+EXPORT_FORMAT = "cog_core.policy/2"  # 2: policy.json holds the SHA-256 of policy.pt's weights
+EXPORT_FORMATS = (EXPORT_FORMAT, "cog_core.policy/1")  # formats that load (1: written before the digest)
 WEIGHTS_FILE = "policy.pt"
 META_FILE = "policy.json"
 
@@ -65,9 +66,21 @@ class PolicyMetadata:
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> PolicyMetadata:
-        """Parse the JSON document (as loaded); missing sections and entries read as None / empty."""
+        """Parse the JSON document (as loaded); missing sections and entries read as None / empty;
+        entries of the wrong type raise ValueError."""
+        if not isinstance(doc, Mapping):
+            raise ValueError(f"policy metadata must be a JSON object, got {type(doc).__name__}")
         obs, act = _mapping(doc.get("obs")), _mapping(doc.get("action"))
         names, rng = act.get("names"), act.get("range")
+        try:
+            return cls._parse(doc, obs, act, names, rng)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"policy metadata is malformed ({err}); re-export the policy with `cogrl export`") from None
+
+    @classmethod
+    def _parse(cls, doc: Mapping[str, Any], obs: Mapping[str, Any], act: Mapping[str, Any], names: Any, rng: Any) -> PolicyMetadata:
+        if not all(isinstance(k, str) for k in obs.get("keys") or ()):
+            raise TypeError("obs.keys must be a list of strings")
         return cls(
             obs=ObsSpec(mode=obs.get("mode"), keys=tuple(obs.get("keys") or ()),
                         image_size=_optional_int(obs.get("image_size")), vec_key=obs.get("vec_key"),
@@ -88,7 +101,7 @@ class PolicyMetadata:
         if not meta_path.is_file() or not weights_path.is_file():
             raise FileNotFoundError(f"{directory} is not a policy export (needs {META_FILE} and {WEIGHTS_FILE})")
         meta = cls.from_dict(json.loads(meta_path.read_text()))
-        if meta.format != EXPORT_FORMAT:
+        if meta.format not in EXPORT_FORMATS:
             raise ValueError(f"{meta_path}: format {meta.format!r}, expected {EXPORT_FORMAT!r}")
         return meta
 
@@ -123,6 +136,12 @@ def check_policy_metadata(
     keys = list(obs.keys)
     if not keys:
         problems.append("metadata has no obs.keys: not a policy export from cog_core (re-export with `cogrl export`)")
+    vec_keys = [k for k in keys if k != "image"]
+    if ("image" in keys) != (obs.image_size is not None) or vec_keys != ([obs.vec_key] if obs.vec_key else []):
+        problems.append(
+            f"metadata contradicts itself: obs.keys {keys} with image_size {obs.image_size} and vec_key {obs.vec_key!r} "
+            "(a damaged or edited policy.json; re-export with `cogrl export`)"
+        )
     if "image" in keys:
         want = obs.image_size
         if want != image_size:
@@ -130,7 +149,6 @@ def check_policy_metadata(
                 f"model expects {want}x{want} images but the node feeds {image_size}x{image_size} "
                 f"(set the node's image_size parameter to {want}, or use a model trained at {image_size})"
             )
-    vec_keys = [k for k in keys if k != "image"]
     if vec_keys:
         if vec_keys != ["state"]:
             problems.append(

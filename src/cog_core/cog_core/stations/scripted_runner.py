@@ -32,6 +32,10 @@ class RunnerConfig:
     noise_std: float | None = None  # action noise; None = the profile's
     max_steps: int = 60
     stream: int = 0  # independent seed stream (e.g. the collection worker's index)
+    # With an estimated object position (the localizer's), read it once as the episode begins (the
+    # arm at its start pose, clear of the object) and keep it while the behaviour acts: as the
+    # gripper closes in it hides the object from the camera, and later estimates are withheld or worse.
+    hold_object_estimate: bool = True
 
 
 @dataclass
@@ -117,12 +121,17 @@ class ScriptedRunner:
         self.finished: list[RunnerEpisode] = []
         self._open: OpenEpisode | None = None
         self._prepared: PreparedEpisode | None = None
+        self._held_object: np.ndarray | None = None  # the estimate this episode acts on (hold_object_estimate)
 
-    def _privileged(self) -> dict[str, Any]:
-        """What the scripted behaviour sees: the station's privileged dict, object position swapped in if given."""
+    def _privileged(self, acting: bool = False) -> dict[str, Any]:
+        """What the scripted behaviour sees: the station's privileged dict, object position swapped in if given.
+
+        acting: for choosing actions, where the estimate held since the episode began is used
+        (`RunnerConfig.hold_object_estimate`); otherwise the newest estimate.
+        """
         priv = self.station.privileged()
         if self.object_position is not None:
-            pos = self.object_position()
+            pos = self._held_object if acting and self._held_object is not None else self.object_position()
             if pos is None:
                 raise RuntimeError("no object position available (object_position returned None)")
             priv = {**priv, "object_pos": np.asarray(pos, dtype=float)}
@@ -178,7 +187,11 @@ class ScriptedRunner:
         assert prepared is not None
         self._prepared = None
         policy = make_policy(prepared.behaviour, prepared.policy_rng, self._policy_cfg)
-        policy.reset(self._privileged())
+        self._held_object = None
+        priv = self._privileged()
+        if self.object_position is not None and self.config.hold_object_estimate:
+            self._held_object = np.array(priv["object_pos"], dtype=float)
+        policy.reset(priv)
         params = {**policy.params, "prior_profile": self.config.prior_profile}
         eid = self.recorder.begin_episode(self.preset.task, prepared.condition, policy.name, policy_params=params,
                                           seed=prepared.seed)
@@ -192,7 +205,7 @@ class ScriptedRunner:
         if ep is None:
             raise RuntimeError("no episode running; call begin() first")
         policy, obs, info = ep.policy, ep.obs, ep.info
-        action = policy.act(self._privileged())
+        action = policy.act(self._privileged(acting=True))
         next_obs, reward, terminated, _truncated, next_info = self.station.step(action)
         self.recorder.add_step(obs["image"], obs["state"], action, reward, lowdim=info["lowdim"])
         report = StepReport(ep.episode_id, ep.steps, np.asarray(action, np.float32), float(reward), obs["image"], obs["state"])
@@ -215,6 +228,7 @@ class ScriptedRunner:
         obs, info, policy = ep.obs, ep.info, ep.policy
         ok = bool(policy.success(self._privileged()))
         self._open = None
+        self._held_object = None
         self.recorder.end_episode(
             obs["image"], obs["state"], final_lowdim=info["lowdim"], success=bool(info["success"]),
             info={"behaviour_success": ok, "condition": ep.condition},
@@ -230,6 +244,7 @@ class ScriptedRunner:
         if ep is None:
             return None
         self._open = None
+        self._held_object = None
         self.recorder.abort_episode(reason)
         result = RunnerEpisode(ep.episode_id, ep.index, ep.policy.name, ep.condition, ep.seed, ep.steps,
                                "aborted", info={"reason": reason})

@@ -21,7 +21,7 @@ from cog_core.sim import get_condition, make_env  # first: sets MUJOCO_GL's defa
 import mujoco
 from cog_core.robot.kinematics import JOINT_NAMES
 from cog_core.sim.arm import SimArm
-from cog_core.sim.env import CogEnv
+from cog_core.sim.env import CONTROL_HZ, CogEnv
 from cog_core.stations.base import Info, Obs, StepResult
 from cog_core.vision.camera import CameraModel
 from cog_core.vision.synthetic import mujoco_camera_model
@@ -43,6 +43,7 @@ class SimStation:
         self.camera_size = (int(camera_width), int(camera_height))
         self._envs: dict[str, CogEnv] = {}
         self._renderers: dict[str, mujoco.Renderer] = {}
+        self._steps = 0  # control steps taken, for sim_time()
         self.env = self._env_for(condition)
         self.env.reset(seed=0, options={"condition": condition})
 
@@ -71,7 +72,14 @@ class SimStation:
 
     def step(self, action: np.ndarray) -> StepResult:
         """Apply one 8-D action (limits in `cog_core.robot.action`); Gymnasium 5-tuple."""
-        return self.env.step(action)
+        out = self.env.step(action)
+        self._steps += 1
+        return out
+
+    def sim_time(self) -> float:
+        """Simulated seconds stepped since the station was made (the sim's clock: it stands still
+        between steps, however long the host takes; it does not restart with episodes)."""
+        return self._steps / CONTROL_HZ
 
     def observation(self) -> Obs:
         """The current observation (the same render and state layout as the training data)."""

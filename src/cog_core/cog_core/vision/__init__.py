@@ -4,13 +4,17 @@
   pixel <-> ray <-> table-plane geometry.
 - `calibration`: checkerboard intrinsics, extrinsics from a board on the table or from
   arm positions seen in the image.
-- `localize`: background-subtraction object localization returning ranked detections.
+- `localize`: background-subtraction object localization returning ranked detections and the
+  candidates withheld with their reasons (`background`: the change test; `silhouette`: the
+  object model fitted to partly seen blobs; `objects`: the per-object height table).
+- `quality`: the localization error a calibration allows.
 
 No ROS imports: a ROS node wraps `Localizer` and feeds it frames.
 """
 
 from cog_core.vision.camera import CalibrationFileError, CameraIntrinsics, CameraModel, CameraPose
-from cog_core.vision.localize import Detection, Localizer, LocalizerConfig
+from cog_core.vision.localize import Detection, LocalizeResult, Localizer, LocalizerConfig, Withheld
+from cog_core.vision.silhouette import ObjectShape
 
 __all__ = [
     "CalibrationFileError",
@@ -18,6 +22,9 @@ __all__ = [
     "CameraModel",
     "CameraPose",
     "Detection",
+    "LocalizeResult",
     "Localizer",
     "LocalizerConfig",
+    "ObjectShape",
+    "Withheld",
 ]

@@ -9,6 +9,7 @@ z out of the printed side. The signs are fixed by the print: the outer corner sq
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -205,10 +206,11 @@ def solve_camera_pose(intrinsics: CameraIntrinsics, points_base: Any, pixels: An
                                           flags=cv2.SOLVEPNP_ITERATIVE)
     if not ok:
         raise CalibrationError("OpenCV solvePnP failed; check that points and pixels correspond")
-    proj, _ = cv2.projectPoints(P, rvec, tvec, K, dist)
+    proj, jac = cv2.projectPoints(P, rvec, tvec, K, dist)
     err = np.linalg.norm(proj.reshape(-1, 2) - uv, axis=1)
     rms = float(np.sqrt(np.mean(err[inliers] ** 2)))
-    pose = CameraPose.from_rvec_tvec(rvec, tvec, table_z=table_z, method=method, rms_reprojection_px=rms)
+    cov = pose_covariance_from_residuals(jac, err, inliers)
+    pose = CameraPose.from_rvec_tvec(rvec, tvec, table_z=table_z, method=method, rms_reprojection_px=rms, covariance=cov)
     # the camera must look at the points from in front
     depth = (P - pose.t) @ pose.R[:, 2]
     if np.any(depth[inliers] <= 0):
@@ -216,9 +218,58 @@ def solve_camera_pose(intrinsics: CameraIntrinsics, points_base: Any, pixels: An
     return ExtrinsicsResult(pose, rms, err, inliers)
 
 
+def pose_covariance_from_residuals(jacobian: np.ndarray, errors_px: np.ndarray, inliers: np.ndarray) -> np.ndarray | None:
+    """Covariance of (rvec, tvec) from the fit's residuals: sigma^2 (J^T J)^-1 over the inlier points.
+
+    `jacobian` is cv2.projectPoints' (2N, 6+) derivative of the pixels; sigma^2 the residual
+    variance per pixel coordinate with the 6 fitted parameters taken off.
+    """
+    rows = np.column_stack([2 * inliers, 2 * inliers + 1]).ravel()
+    J = jacobian[rows, :6]
+    dof = max(2 * len(inliers) - 6, 1)
+    sigma2 = float(np.sum(errors_px[inliers] ** 2)) / dof
+    try:
+        return sigma2 * np.linalg.inv(J.T @ J)
+    except np.linalg.LinAlgError:
+        return None
+
+
+def board_pose_covariance(pose: CameraPose, T_base_board: np.ndarray, position_sigma: float,
+                          yaw_sigma_deg: float) -> np.ndarray:
+    """Covariance of the camera's (rvec, tvec) that an error in the board's measured pose causes.
+
+    The solved camera is rigidly tied to the board: a board that lies `d` off, or turned by
+    `a`, where it was measured moves the solved camera the same way in the base frame. The
+    map from (board x, y, yaw) to (rvec, tvec) is linearised numerically.
+    """
+    T_cam_board = np.linalg.inv(pose.T_base_cam) @ T_base_board
+
+    def rt(dx: float, dy: float, dyaw: float) -> np.ndarray:
+        D = np.eye(4)
+        c, s = np.cos(dyaw), np.sin(dyaw)
+        D[:3, :3] = [[c, -s, 0], [s, c, 0], [0, 0, 1]]
+        Tb = T_base_board.copy()
+        Tb[:3, :3] = D[:3, :3] @ Tb[:3, :3]
+        Tb[:3, 3] += [dx, dy, 0.0]
+        T_cam_base = T_cam_board @ np.linalg.inv(Tb)
+        rvec, _ = cv2.Rodrigues(T_cam_base[:3, :3])
+        return np.concatenate([rvec.ravel(), T_cam_base[:3, 3]])
+
+    base = rt(0.0, 0.0, 0.0)
+    steps = (1e-4, 1e-4, 1e-4)
+    J = np.column_stack([(rt(*(np.eye(3)[i] * steps[i])) - base) / steps[i] for i in range(3)])
+    S = np.diag([position_sigma**2, position_sigma**2, np.radians(yaw_sigma_deg) ** 2])
+    return J @ S @ J.T
+
+
 def board_extrinsics(image: np.ndarray, intrinsics: CameraIntrinsics, cols: int, rows: int, square: float,
-                     T_base_board: np.ndarray, table_z: float = 0.0) -> ExtrinsicsResult:
-    """Camera pose from one image of a board at a measured pose T_base_board."""
+                     T_base_board: np.ndarray, table_z: float = 0.0,
+                     board_sigma: tuple[float, float] = (0.002, 0.5)) -> ExtrinsicsResult:
+    """Camera pose from one image of a board at a measured pose T_base_board.
+
+    board_sigma: (position m, yaw deg) uncertainty of that measurement; it is added to the pose's
+    covariance (see `board_pose_covariance`).
+    """
     h, w = np.asarray(image).shape[:2]
     if (w, h) != intrinsics.size:
         raise CalibrationError(f"image is {w}x{h} but the camera calibration is for {intrinsics.width}x{intrinsics.height}")
@@ -230,7 +281,11 @@ def board_extrinsics(image: np.ndarray, intrinsics: CameraIntrinsics, cols: int,
         )
     corners = orient_board_corners(image, corners, cols, rows)
     P = board_points(cols, rows, square) @ T_base_board[:3, :3].T + T_base_board[:3, 3]
-    return solve_camera_pose(intrinsics, P, corners, method="board", table_z=table_z, planar=True)
+    res = solve_camera_pose(intrinsics, P, corners, method="board", table_z=table_z, planar=True)
+    extra = board_pose_covariance(res.pose, T_base_board, *board_sigma)
+    cov = extra if res.pose.covariance is None else res.pose.covariance + extra
+    res.pose = dataclasses.replace(res.pose, covariance=cov)
+    return res
 
 
 # --------------------------------------------------------------------------- arm marker

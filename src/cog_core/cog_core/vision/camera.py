@@ -283,6 +283,9 @@ class CameraPose:
     table_z: float = 0.0
     method: str = "manual"
     rms_reprojection_px: float | None = None
+    # 6x6 covariance of OpenCV's (rvec [rad], tvec [m]) of this pose (base -> optical frame), from
+    # the calibration's residuals and the stated uncertainty of its measurements; None = unknown
+    covariance: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         T = np.asarray(self.T_base_cam, dtype=float).reshape(4, 4)
@@ -290,6 +293,11 @@ class CameraPose:
         if not np.allclose(R @ R.T, np.eye(3), atol=1e-5) or np.linalg.det(R) < 0:
             raise CalibrationFileError("camera pose rotation is not a proper rotation matrix")
         object.__setattr__(self, "T_base_cam", T)
+        if self.covariance is not None:
+            cov = np.asarray(self.covariance, dtype=float).reshape(6, 6)
+            if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) < 0):
+                raise CalibrationFileError("camera pose covariance must be a finite 6x6 matrix with a non-negative diagonal")
+            object.__setattr__(self, "covariance", 0.5 * (cov + cov.T))
 
     @property
     def R(self) -> np.ndarray:
@@ -317,6 +325,12 @@ class CameraPose:
         t = -R @ np.asarray(tvec, dtype=float).ravel()
         return cls.from_rt(R, t, **kw)
 
+    def rvec_tvec(self) -> tuple[np.ndarray, np.ndarray]:
+        """OpenCV (rvec, tvec) mapping base-frame points into the camera frame (what `covariance` is of)."""
+        R_cam_base = self.R.T
+        rvec, _ = cv2.Rodrigues(R_cam_base)
+        return rvec.ravel(), -R_cam_base @ self.t
+
     # ---- YAML
     def to_yaml(self) -> str:
         """The camera-pose YAML text (see docs/calibration.md for the layout)."""
@@ -331,10 +345,13 @@ class CameraPose:
         }
         if self.rms_reprojection_px is not None:
             data["rms_reprojection_px"] = round(float(self.rms_reprojection_px), 4)
+        if self.covariance is not None:
+            data["pose_covariance"] = {"rows": 6, "cols": 6, "data": [float(f"{x:.6g}") for x in self.covariance.ravel()]}
         header = (
             "# Camera pose in the robot base frame: p_parent = R(rotation_xyzw) @ p_child + translation.\n"
             "# child_frame is the camera's OPTICAL frame (x right, y down, z along the view).\n"
             "# table_z: height of the table surface in the parent frame (metres).\n"
+            "# pose_covariance (optional): 6x6 covariance of OpenCV's rvec (rad), tvec (m) of base -> optical.\n"
         )
         return header + yaml.safe_dump(data, sort_keys=False, default_flow_style=None)
 
@@ -372,6 +389,15 @@ class CameraPose:
                 f"camera pose file {path}: rotation_xyzw must be a unit quaternion (norm {np.linalg.norm(q):.4f})"
             )
         rms = data.get("rms_reprojection_px")
+        cov = None
+        if "pose_covariance" in data:
+            entry = data["pose_covariance"]
+            try:
+                cov = np.asarray(entry["data"], dtype=float).reshape(6, 6)
+            except (TypeError, ValueError, KeyError):
+                raise CalibrationFileError(
+                    f"camera pose file {path}: pose_covariance must be {{rows: 6, cols: 6, data: [36 numbers]}}; "
+                    "delete it if unknown") from None
         return cls.from_rt(
             quat_xyzw_to_matrix(q),
             t,
@@ -380,6 +406,7 @@ class CameraPose:
             table_z=float(data.get("table_z", 0.0)),
             method=str(data.get("method", "manual")),
             rms_reprojection_px=None if rms is None else float(rms),
+            covariance=cov,
         )
 
 

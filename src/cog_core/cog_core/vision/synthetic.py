@@ -83,6 +83,26 @@ DEFAULT_OBJECTS: tuple[ObjectSpec, ...] = (
     ObjectSpec("box", (0.018, 0.018, 0.02), (0.55, 0.2, 0.6, 1)),
 )
 
+# The table texture's mean colour (flat rgb1 with 15 % random marks of markrgb, see `table_scene_xml`).
+TABLE_RGBA = (0.61, 0.51, 0.39, 1.0)
+
+# Objects a lab meets on its first day that differ from the table in brightness only, or not at all
+# in colour: 4 cm cubes / cylinders (the default object size), for the localizer's tests and benchmark.
+NEUTRAL_OBJECTS: dict[str, ObjectSpec] = {
+    "black box": ObjectSpec("box", (0.02, 0.02, 0.02), (0.03, 0.03, 0.03, 1)),
+    "dark grey box": ObjectSpec("box", (0.02, 0.02, 0.02), (0.2, 0.2, 0.2, 1)),
+    "grey cylinder": ObjectSpec("cylinder", (0.02, 0.02), (0.45, 0.45, 0.45, 1)),
+    "white cylinder": ObjectSpec("cylinder", (0.02, 0.02), (0.95, 0.95, 0.95, 1)),
+    "table-coloured box": ObjectSpec("box", (0.02, 0.02, 0.02), TABLE_RGBA),
+    "table-coloured cylinder": ObjectSpec("cylinder", (0.02, 0.02), TABLE_RGBA),
+}
+
+# Taller than the default 4 cm: full height 9 cm (a bottle) and 12 cm.
+TALL_OBJECTS: dict[str, ObjectSpec] = {
+    "bottle 9 cm": ObjectSpec("cylinder", (0.03, 0.045), (0.15, 0.45, 0.25, 1)),
+    "box 12 cm": ObjectSpec("box", (0.025, 0.025, 0.06), (0.8, 0.45, 0.1, 1)),
+}
+
 CAMERA_EYE = np.array([0.78, -0.38, 0.60])
 CAMERA_TARGET = np.array([0.33, 0.0, 0.0])
 CAMERA_FOVY = 45.0
@@ -118,6 +138,9 @@ def table_scene_xml(objects: tuple[ObjectSpec, ...] = DEFAULT_OBJECTS, eye: np.n
             '<geom type="box" pos="0.3 0 0.09" size="0.03 0.04 0.03" rgba="0.2 0.2 0.2 1"/>'
             "</body>"
         )
+    # A flat plate that can hang between the key light and the table, above the camera's view:
+    # it casts a shadow without being seen (a person or a lamp arm outside the picture).
+    shade = '<body name="shade" mocap="true" pos="5 5 -3"><geom type="box" size="1 1 0.003" rgba="0.3 0.3 0.3 1"/></body>'
     return f"""
 <mujoco model="vision_table">
   <visual>
@@ -140,6 +163,7 @@ def table_scene_xml(objects: tuple[ObjectSpec, ...] = DEFAULT_OBJECTS, eye: np.n
     {_camera_xml("cam", eye, target, fovy)}
     {"".join(bodies)}
     {arm}
+    {shade}
   </worldbody>
 </mujoco>
 """
@@ -173,6 +197,11 @@ class TableScene:
         if with_arm:
             arm_body = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, "arm")
             self._arm_mocap = int(self.model.body_mocapid[arm_body])
+        shade_body = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, "shade")
+        self._shade_mocap = int(self.model.body_mocapid[shade_body])
+        self._shade_geom = int(self.model.body_geomadr[shade_body])
+        key = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_LIGHT, "key")
+        self.key_light = self.model.light_pos[key].copy()
 
     def close(self) -> None:
         """Free the renderer."""
@@ -190,10 +219,15 @@ class TableScene:
         self.model.vis.headlight.diffuse[:] = self._head[1] * scale
 
     def render(self, placements: Sequence[Placement] = (), light_scale: float = 1.0, noise_sigma: float = 0.0,
-               rng: np.random.Generator | None = None, arm_pose: tuple[float, float, float] | None = None) -> np.ndarray:
+               rng: np.random.Generator | None = None, arm_pose: tuple[float, ...] | None = None,
+               exposure: float = 1.0, shade: tuple[float, float, float] | None = None) -> np.ndarray:
         """RGB uint8 (480, 640, 3) render with the placed objects; others hidden.
 
-        arm_pose = (x, y, yaw) puts the crude arm's base there; None hides it.
+        arm_pose = (x, y, yaw) or (x, y, yaw, z) puts the crude arm's base there (z above the
+        table, default 0); None hides it. exposure multiplies the image before it is clipped to
+        0..255, like a camera's exposure time or gain (above ~1.4 the table's red channel clips).
+        shade = (x, y, side) casts the square shadow, `side` metres wide, of a plate hanging out of
+        view under the key light, centred at (x, y) on the table; None hides it.
         """
         d = self.data
         for i in range(len(self.objects)):
@@ -206,21 +240,47 @@ class TableScene:
             if arm_pose is None:
                 d.mocap_pos[self._arm_mocap] = (5, -5, -2)
             else:
-                x, y, yaw = arm_pose
-                d.mocap_pos[self._arm_mocap] = (x, y, 0)
+                x, y, yaw, z = _arm_xyz_yaw(arm_pose)
+                d.mocap_pos[self._arm_mocap] = (x, y, z)
                 d.mocap_quat[self._arm_mocap] = (math.cos(yaw / 2), 0, 0, math.sin(yaw / 2))
+        self._place_shade(shade)
         self.set_light_scale(light_scale)
         mujoco.mj_forward(self.model, d)
         self.renderer.update_scene(d, camera="cam")
         img = self.renderer.render().copy()
-        if noise_sigma > 0:
+        if noise_sigma > 0 or exposure != 1.0:
             rng = rng or np.random.default_rng()
-            img = np.clip(img.astype(np.float32) + rng.normal(0, noise_sigma, img.shape), 0, 255).astype(np.uint8)
+            img = img.astype(np.float32) * np.float32(exposure)
+            if noise_sigma > 0:
+                img += rng.normal(0, noise_sigma, img.shape)
+            img = np.clip(img, 0, 255).astype(np.uint8)
         return img
 
-    def arm_segments(self, arm_pose: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray]:
+    def _place_shade(self, shade: tuple[float, float, float] | None, height: float = 0.9) -> None:
+        """Hang the plate `height` m above the table on the line from the key light to (x, y)."""
+        d = self.data
+        if shade is None:
+            d.mocap_pos[self._shade_mocap] = (5, 5, -3)
+            return
+        x, y, side = shade
+        light = self.key_light
+        frac = (light[2] - height) / light[2]  # the shadow is the plate scaled by 1 / frac
+        d.mocap_pos[self._shade_mocap] = light + (np.array([x, y, 0.0]) - light) * frac
+        self.model.geom_size[self._shade_geom, :2] = side * frac / 2
+        self.model.geom_rbound[self._shade_geom] = side * frac
+
+    @staticmethod
+    def hover_arm_pose(x: float, y: float, object_height: float, hover: float) -> tuple[float, float, float, float]:
+        """arm_pose that holds the crude arm's gripper `hover` m above the top of an object at (x, y),
+        reaching out from the robot's base at the origin as a grasp would."""
+        yaw = math.atan2(y, x)
+        reach = 0.3  # gripper's distance from the crude arm's base
+        lowest = 0.06  # gripper's bottom above the crude arm's base
+        return (x - reach * math.cos(yaw), y - reach * math.sin(yaw), yaw, object_height + hover - lowest)
+
+    def arm_segments(self, arm_pose: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
         """Base-frame capsule segments (N, 2, 3) and radii (N,) covering the crude arm at arm_pose."""
-        x, y, yaw = arm_pose
+        x, y, yaw, z = _arm_xyz_yaw(arm_pose)
         c, s = math.cos(yaw), math.sin(yaw)
         R = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
         local = np.array(
@@ -231,7 +291,7 @@ class TableScene:
                 [[0.3, 0, 0.12], [0.3, 0, 0.06]],
             ]
         )
-        seg = local @ R.T + np.array([x, y, 0])
+        seg = local @ R.T + np.array([x, y, z])
         return seg, np.array([0.035, 0.03, 0.025, 0.05])
 
     def random_placements(self, rng: np.random.Generator, count: int, min_gap: float = 0.08,
@@ -252,6 +312,14 @@ class TableScene:
                 out.append(Placement(int(slots[len(out)]), x, y, float(rng.uniform(-math.pi, math.pi))))
                 uvs.append(uv)
         return out
+
+
+def _arm_xyz_yaw(arm_pose: tuple[float, ...]) -> tuple[float, float, float, float]:
+    """(x, y, yaw, z) of an arm_pose given as (x, y, yaw) or (x, y, yaw, z)."""
+    if len(arm_pose) not in (3, 4):
+        raise ValueError(f"arm_pose must be (x, y, yaw) or (x, y, yaw, z), got {arm_pose!r}")
+    x, y, yaw, *rest = (float(v) for v in arm_pose)
+    return x, y, yaw, (rest[0] if rest else 0.0)
 
 
 # --------------------------------------------------------------------------- checkerboard scene

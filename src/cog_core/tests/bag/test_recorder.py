@@ -101,6 +101,27 @@ def test_aborted_episodes_are_skipped_silently(tmp_path):
     assert reader.stats.aborted == 2 and reader.problems == []
 
 
+def test_on_message_sees_every_record_as_the_bag_holds_it(tmp_path):
+    """The hook the ROS nodes publish live topics from: topic, type and the exact CDR bytes of each record."""
+    from mcap.reader import make_reader
+
+    seen = []
+    good = make_episode(0, 0, length=2)
+    with BagRecorder(tmp_path / "run", on_message=lambda *m: seen.append(m)) as rec:
+        rec.begin_episode("t", "c", "p")
+        rec.add_step(good.images[0], good.states[0], good.actions[0])
+        rec.abort_episode("stopped")
+        rec.begin_episode("t", "c", "p")
+        for t in range(2):
+            rec.add_step(good.images[t], good.states[t], good.actions[t], 0.0)
+        rec.end_episode(good.images[2], good.states[2], success=True)
+    with open(next((tmp_path / "run").glob("*/*.mcap")), "rb") as f:
+        in_bag = [(ch.topic, sc.name, m.data) for sc, ch, m in make_reader(f).iter_messages()]
+    assert [(t, ty, d) for t, ty, d in seen] == in_bag
+    assert [t for t, _, _ in seen] == ["/cog/step", "/cog/episode"] + ["/cog/step"] * 3 + ["/cog/episode"]
+    assert {ty for _, ty, _ in seen} == {STEP_TYPE, SUMMARY_TYPE} and all(isinstance(d, bytes) for _, _, d in seen)
+
+
 def test_bad_inputs_are_refused_with_clear_messages(tmp_path):
     img = np.zeros((48, 48, 3), np.uint8)
     with BagRecorder(tmp_path / "run") as rec:

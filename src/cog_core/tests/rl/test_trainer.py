@@ -194,3 +194,24 @@ def test_policy_averaging_resumes_exactly(tmp_path, datasets):
     a, b = straight.averaged_policy(), resumed.averaged_policy()
     assert int(a["n_averaged"]) == int(b["n_averaged"]) == 6
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resuming_the_csv_log_drops_only_rows_after_the_checkpoint_and_a_torn_line(tmp_path):
+    from cog_core.rl.logs import open_csv_log, trim_jsonl_log
+
+    path = tmp_path / "metrics.csv"
+    fields = ["step", "wall_s", "loss"]
+    path.write_text("step,wall_s,loss\n" + "".join(f"{s},{s / 10},{s * 2}\n" for s in range(5, 45, 5)) + "45,4.")
+    before = path.stat().st_ino
+    with open_csv_log(path, fields, 30) as f:
+        f.write("35,3.5,1\n")
+    lines = path.read_text().splitlines()
+    assert [int(line.split(",")[0]) for line in lines[1:]] == [5, 10, 15, 20, 25, 30, 35]
+    assert path.stat().st_ino != before  # replaced whole (atomically), never truncated in place
+    same = path.stat().st_ino
+    open_csv_log(path, fields, 35).close()  # nothing to drop: the file is only appended to
+    assert path.stat().st_ino == same
+    evals = tmp_path / "eval.jsonl"
+    evals.write_text('{"step": 10, "s": 1}\n{"step": 20, "s": 1}\n{"step": 30, "s"')
+    trim_jsonl_log(evals, 15)
+    assert evals.read_text() == '{"step": 10, "s": 1}\n'

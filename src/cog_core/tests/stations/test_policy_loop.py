@@ -17,7 +17,15 @@ def _meta(**obs):
 
 def test_matching_metadata_passes():
     assert check_policy_metadata(_meta(), image_size=48) == []
-    assert check_policy_metadata(_meta(keys=["image"], vec_dim=None), image_size=48) == []
+    assert check_policy_metadata(_meta(mode="image", keys=["image"], vec_key=None, vec_dim=0), image_size=48) == []
+
+
+def test_metadata_that_contradicts_itself_is_refused():
+    # An edited or damaged policy.json: the keys say image only, the vector entries say state.
+    problems = check_policy_metadata(_meta(keys=["image"]), image_size=48)
+    assert len(problems) == 1 and "contradicts itself" in problems[0] and "re-export" in problems[0]
+    with pytest.raises(PolicyMetadataError, match="contradicts itself"):
+        require_compatible(_meta(keys=["state"], image_size=48), image_size=48)
 
 
 def test_every_mismatch_is_reported_with_the_fix():
@@ -28,7 +36,7 @@ def test_every_mismatch_is_reported_with_the_fix():
     assert "expects 64x64 images but the node feeds 48x48" in problems[0] and "image_size parameter to 64" in problems[0]
     with pytest.raises(PolicyMetadataError, match="refusing to run this model"):
         require_compatible(m, image_size=48)
-    lowdim = _meta(keys=["image", "lowdim"])
+    lowdim = _meta(keys=["image", "lowdim"], vec_key="lowdim")
     assert "not available on a robot" in check_policy_metadata(lowdim, image_size=48)[0]
     bad = _meta()
     bad["action"] = {"dim": 7, "range": [0, 1]}

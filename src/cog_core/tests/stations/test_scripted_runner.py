@@ -143,3 +143,37 @@ def test_a_halted_episode_is_aborted_not_recorded_as_complete(tmp_path):
     station.inner.close()
     assert result.status == "aborted" and "effort" in result.info["reason"]
     assert list(BagReader([tmp_path / "h"]).episodes()) == []
+
+
+@pytest.mark.parametrize("hold", [True, False])
+def test_the_object_estimate_of_the_episode_start_is_kept_while_the_behaviour_acts(tmp_path, hold):
+    """Issue 43: the localizer's estimate is taken with the arm at its start pose; once the gripper hovers
+    over the object later estimates are withheld or worse, so the behaviour keeps the first one."""
+    station = SimStation("pick_place/object_on_table")
+    try:
+        with BagRecorder(tmp_path / f"hold{hold}") as rec:
+            truth = station.env.object_pos()
+            calls = []
+
+            def estimate():  # the localizer's estimate drifts 1 cm per read, as if the arm hid more and more of it
+                calls.append(1)
+                return truth + [0.01 * len(calls), 0.0, 0.0]
+
+            runner = ScriptedRunner(station, rec, RunnerConfig(preset="pick-place-prior", episodes=1, max_steps=6,
+                                                               hold_object_estimate=hold), object_position=estimate)
+            runner.begin()
+            assert runner._open is not None
+            policy = runner._open.policy
+            seen = []
+            act = policy.act
+            policy.act = lambda priv: seen.append(np.array(priv["object_pos"])) or act(priv)
+            for _ in range(4):
+                runner.step()
+            runner.finish()
+        first = truth + [0.01, 0.0, 0.0]
+        if hold:
+            assert all(np.allclose(s, first) for s in seen)
+        else:
+            assert not np.allclose(seen[-1], first)
+    finally:
+        station.close()

@@ -25,3 +25,22 @@ def test_camera_model_projects_the_object_onto_its_pixels():
         assert names[:6] == list(JOINT_NAMES) and q.shape == (8,)
     finally:
         st.close()
+
+
+def test_sim_time_advances_one_control_period_per_step_and_not_otherwise():
+    from cog_core.sim.env import CONTROL_HZ
+
+    st = SimStation("drawer/open", camera_width=64, camera_height=48)
+    try:
+        assert st.sim_time() == 0.0
+        st.camera_image()  # rendering, resets and wall time do not move the sim's clock
+        st.reset(None, seed=0)
+        assert st.sim_time() == 0.0
+        for _ in range(3):
+            st.step(np.zeros(8))
+        assert st.sim_time() == 3 / CONTROL_HZ
+        st.reset("drawer/closed", seed=1)
+        st.step(np.zeros(8))
+        assert st.sim_time() == 4 / CONTROL_HZ  # across episodes and scenes
+    finally:
+        st.close()

@@ -39,16 +39,37 @@ def calibrated(tmp_path_factory):
     return d, cam, pose, truth
 
 
-def test_calibration_files_are_written_and_accurate(calibrated):
+def test_calibration_files_are_written_and_accurate(calibrated, capsys):
     from cog_core.vision.camera import CameraIntrinsics, CameraPose
 
     d, cam, pose, truth = calibrated
     intr = CameraIntrinsics.load(cam)
     assert intr.name == "sim_cam" and abs(intr.fx / truth.intrinsics.fx - 1) < 0.01
-    assert np.linalg.norm(CameraPose.load(pose).t - truth.pose.t) < 0.005
+    loaded = CameraPose.load(pose)
+    assert np.linalg.norm(loaded.t - truth.pose.t) < 0.005
+    assert loaded.covariance is not None and loaded.covariance.shape == (6, 6)
+    capsys.readouterr()
     assert main(["calibrate", "check", "--camera", str(cam), "--extrinsics", str(pose),
                  "--image", str(d / "board_on_table.png"), "--out", str(d / "check.png")]) == 0
     assert cv2.imread(str(d / "check.png")).shape == (480, 640, 3)
+    assert "expected localization error from the calibration" in capsys.readouterr().out
+
+
+def test_calibrate_check_states_the_expected_error(calibrated, capsys):
+    import re
+
+    _, cam, pose, _ = calibrated
+    capsys.readouterr()
+    assert main(["calibrate", "check", "--camera", str(cam), "--extrinsics", str(pose)]) == 0
+    out = capsys.readouterr().out
+    p95 = float(re.search(r"95 % ([0-9.]+) cm", out).group(1))
+    assert 0.05 < p95 < 1.5  # the default board measurement uncertainty (2 mm, 0.5 deg) dominates
+    assert main(["calibrate", "check", "--camera", str(cam), "--extrinsics", str(pose), "--rotation-sigma-deg", "1"]) == 0
+    out = capsys.readouterr().out
+    assert float(re.search(r"95 % ([0-9.]+) cm", out).group(1)) > 2 * p95
+    assert "warning: the calibration alone may put objects more than 1 cm off" in out
+    assert main(["calibrate", "check", "--camera", str(cam), "--extrinsics", str(pose), "--image", str(cam)]) == 2
+    assert "--image and --out go together" in capsys.readouterr().err
 
 
 def test_localize_with_the_calibrated_files(calibrated, table_scene, tmp_path, capsys):
@@ -74,6 +95,38 @@ def test_localize_with_the_calibrated_files(calibrated, table_scene, tmp_path, c
     assert "2 candidate(s)" in capsys.readouterr().out
     assert main(base + ["--image", str(tmp_path / "empty.png")]) == 1
     assert "nothing found" in capsys.readouterr().out
+    # JSON: the withheld candidates and the one-line reason come along
+    assert main(base + ["--image", str(tmp_path / "empty.png"), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["found"] is False and out["detections"] == [] and out["summary"].startswith("nothing found")
+    assert isinstance(out["withheld"], list)
+
+
+def test_localize_a_named_object_from_the_objects_table(calibrated, table_scene, tmp_path, capsys):
+    from cog_core.vision.synthetic import NEUTRAL_OBJECTS, TableScene
+
+    _, cam, pose, _ = calibrated
+    rng = np.random.default_rng(13)
+    scene = TableScene((NEUTRAL_OBJECTS["black box"],))
+    try:
+        for i in range(4):
+            write_png(tmp_path / "bg" / f"bg_{i}.png", scene.render(noise_sigma=3.0, rng=rng))
+        p = Placement(0, 0.34, -0.05, 0.3)
+        write_png(tmp_path / "black.png", scene.render([p], noise_sigma=3.0, rng=rng))
+        truth = scene.ground_truth([p])[0]
+    finally:
+        scene.close()
+    (tmp_path / "objects.yaml").write_text("objects:\n  black_cube: {height: 0.04, size: 0.04}\n  tall: {height: 0.08}\n")
+    base = ["localize", "--camera", str(cam), "--extrinsics", str(pose), "--background", str(tmp_path / "bg"),
+            "--image", str(tmp_path / "black.png"), "--objects", str(tmp_path / "objects.yaml")]
+    capsys.readouterr()
+    assert main(base + ["--object", "black_cube", "--json"]) == 0  # a black object is found (issue 43)
+    (det,) = json.loads(capsys.readouterr().out)["detections"]
+    assert np.linalg.norm(np.array(det["position"]) - truth) < 0.01
+    assert main(base + ["--object", "tall"]) == 0
+    assert "warning: the blob looks" in capsys.readouterr().out  # 8 cm configured, 4 cm seen
+    assert main(base + ["--object", "mug"]) == 2
+    assert "'mug' is not in" in capsys.readouterr().err
 
 
 def test_extrinsics_from_arm_samples(calibrated, tmp_path):
