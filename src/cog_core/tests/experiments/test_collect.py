@@ -107,7 +107,7 @@ def test_collect_cli_prints_a_summary_and_refuses_to_overwrite(tmp_path, capsys)
     record = json.loads((legacy / "collection_summary.json").read_text())
     assert record["prior_profile"] == "state-table"
     assert main(["collect", "--preset", "pick-place-task", "--episodes", "1", "--out", str(tmp_path / "x"), "--noise", "-1"]) == 2
-    assert "--noise must be >= 0" in capsys.readouterr().err
+    assert "--noise must be a finite number >= 0" in capsys.readouterr().err
     assert main(["collect", "--preset", "pick-place-task", "--episodes", "3", "--out", str(out), "--quiet"]) == 2
     assert "not empty" in capsys.readouterr().err
 
