@@ -26,7 +26,7 @@ ARGS = [
     ("preset", "drawer-prior", "collection preset (see `cogrl collect --help`)"),
     ("episodes", "10", "episodes to record (>= 1)"),
     ("seed", "0", "seed of the behaviour draws and action noise"),
-    ("noise_std", "0.1", "scripted action noise"),
+    ("prior_profile", "paper", "scripted behaviours' settings: paper | state-table (the node's noise_std follows it)"),
     ("max_steps", "60", "cap on one episode's length"),
     ("rate_hz", "20.0", "control rate (sim: as fast as the machine allows up to this; real arm: 5)"),
     ("bag_dir", "auto", "output bag directory (new or empty); auto = ./cog_bags/collect_<run id>"),

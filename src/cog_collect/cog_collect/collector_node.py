@@ -45,16 +45,21 @@ class CollectorNode(Node):
         from cog_core.bag import BagRecorder
         from cog_core.bag.recorder import default_run_id
         from cog_core.stations.scripted_runner import RunnerConfig, ScriptedRunner
+        from cog_core.scripted.policies import DEFAULT_PROFILE, PRIOR_PROFILES
         from cog_core.scripted.presets import get_preset
 
         p = ros_io.param
         preset = p(self, "preset", "drawer-prior", "collection preset (cogrl collect --help lists them)")
         get_preset(preset)  # clear error for a bad name before anything starts
+        profile = p(self, "prior_profile", DEFAULT_PROFILE, f"scripted behaviours' settings: {' | '.join(PRIOR_PROFILES)}")
+        if profile not in PRIOR_PROFILES:
+            raise ValueError(f"unknown prior_profile {profile!r}; valid: {', '.join(PRIOR_PROFILES)}")
         cfg = RunnerConfig(
+            prior_profile=profile,
             preset=preset,
             episodes=p(self, "episodes", 10, "number of episodes to record"),
             seed=p(self, "seed", 0, "seed of the behaviour/condition draws and the noise"),
-            noise_std=p(self, "noise_std", 0.1, "scripted action noise"),
+            noise_std=p(self, "noise_std", PRIOR_PROFILES[profile].noise_std, "scripted action noise (default: the profile's)"),
             max_steps=p(self, "max_steps", 60, "cap on one episode's length"),
             hold_object_estimate=p(self, "hold_object_estimate", True,
                                    "localizer: act on the estimate taken as the episode begins, not newer ones"),

@@ -85,6 +85,12 @@ def _presets() -> list[str]:
     return list(PRESETS)
 
 
+def _prior_profiles() -> list[str]:
+    from cog_core.scripted.policies import PRIOR_PROFILES
+
+    return list(PRIOR_PROFILES)
+
+
 def _conditions() -> list[str]:
     from cog_core.sim.conditions import CONDITIONS
 
@@ -127,6 +133,7 @@ RULES: dict[str, Rule] = {
     "camera_rate_hz": _number(0.0, inclusive=False),
     "image_timeout_s": _number(0.0, inclusive=False),
     "noise_std": _number(0.0, inclusive=True),
+    "prior_profile": _choice(_prior_profiles),
     "rviz": _boolean,
     "use_rviz": _boolean,
     "use_localizer": _boolean,
@@ -280,7 +287,7 @@ def collect_graph(v: Mapping[str, str]) -> list[NodeSpec]:
     nodes.append(NodeSpec(
         "cog_collect", "collector_node", "collector",
         {"backend": backend, "robot_model": v["robot_model"], "preset": v["preset"], "episodes": int(v["episodes"]),
-         "seed": int(v["seed"]), "noise_std": float(v["noise_std"]), "max_steps": int(v["max_steps"]),
+         "seed": int(v["seed"]), "prior_profile": v["prior_profile"], "max_steps": int(v["max_steps"]),
          "rate_hz": float(v["rate_hz"]), "bag_dir": v["bag_dir"], "storage": v["storage"],
          "image_size": int(v["image_size"]), "camera_width": int(v["camera_width"]),
          "camera_height": int(v["camera_height"]), "camera_rate_hz": float(v["camera_rate_hz"]),

@@ -32,7 +32,7 @@ def test_collector_records_n_episodes_that_convert_reads(tmp_path):
     with ros_session() as (ctx, ex):
         node = CollectorNode(context=ctx, parameter_overrides=_params(
             preset="pick-place-task", episodes=3, max_steps=12, rate_hz=200.0, bag_dir=str(bag),
-            camera_width=160, camera_height=120, camera_rate_hz=30.0, seed=5))
+            camera_width=160, camera_height=120, camera_rate_hz=30.0, seed=5, prior_profile="state-table"))
         probe = rclpy.create_node("probe", context=ctx)
         episodes, steps, images, cams, typed_steps, summaries, raw = [], [], [], [], [], [], []
         probe.create_subscription(String, "/cog/episode_info", lambda m: episodes.append(json.loads(m.data)), 10)
@@ -93,6 +93,9 @@ def test_collector_records_n_episodes_that_convert_reads(tmp_path):
         assert sum(int(h5["data"][d].attrs["num_samples"]) for d in demos) == sum(e["steps"] for e in episodes)
         assert {h5["data"][d].attrs["episode_id"] for d in demos} == {e["episode_id"] for e in episodes}
         assert h5["data"][demos[0]]["obs/image"].shape[1:] == (48, 48, 3)
+        # the node's prior profile sets the behaviours (and their noise) and is kept with the data
+        assert json.loads(h5["data"].attrs["cog"])["prior_profiles"] == ["state-table"]
+        assert json.loads(h5["data"][demos[0]].attrs["policy_params"])["noise_std"] == 0.1
 
 
 def test_stop_aborts_the_running_episode_and_shutdown_closes_the_bag(tmp_path):

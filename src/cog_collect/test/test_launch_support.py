@@ -13,7 +13,7 @@ from cog_collect import launch_support as ls
 
 COLLECT_DEFAULTS = {
     "backend": "sim", "robot_model": "wx250s", "preset": "drawer-prior", "episodes": "10", "seed": "0",
-    "noise_std": "0.1", "max_steps": "60", "rate_hz": "20.0", "bag_dir": "auto", "storage": "mcap", "image_size": "48",
+    "prior_profile": "paper", "max_steps": "60", "rate_hz": "20.0", "bag_dir": "auto", "storage": "mcap", "image_size": "48",
     "camera_source": "0", "camera_width": "320", "camera_height": "240", "camera_rate_hz": "15.0",
     "calibration_yaml": "", "camera_pose_yaml": "", "use_localizer": "true", "object_source": "sim", "rviz": "false",
 }
@@ -50,7 +50,7 @@ def test_the_defaults_pass(collect, run):
     ("seed", "-3", "seed:=-3: expected a whole number >= 0"),
     ("rate_hz", "0", "rate_hz:=0: expected a number > 0"),
     ("rate_hz", "nan", "rate_hz:=nan: expected a number > 0"),
-    ("noise_std", "-0.1", "noise_std:=-0.1: expected a number >= 0"),
+    ("prior_profile", "easy", "prior_profile:=easy: expected one of state-table, paper"),
     ("backend", "bogus", "backend:=bogus: expected one of sim, interbotix, gazebo"),
     ("storage", "zip", "storage:=zip: expected one of mcap, sqlite3"),
     ("preset", "nope", "preset:=nope: expected one of pick-place-prior"),

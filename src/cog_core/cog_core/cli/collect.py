@@ -7,6 +7,7 @@ import argparse
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `cogrl collect`."""
+    from cog_core.scripted.policies import DEFAULT_PROFILE, PRIOR_PROFILES
     from cog_core.scripted.presets import PRESETS
 
     presets = "\n".join(f"  {p.name:18s} {p.role:5s} {p.paper_episodes:>6d} eps at scale 1: {p.description}" for p in PRESETS.values())
@@ -26,7 +27,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--episodes", type=int, default=None, help="exact episode count (overrides --scale)")
     p.add_argument("--workers", type=int, default=1, help="worker processes, one bag directory each")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--noise", type=float, default=0.1, help="Gaussian action noise std (paper: 0.2; original code: 0.1)")
+    p.add_argument("--prior-profile", default=DEFAULT_PROFILE, choices=sorted(PRIOR_PROFILES),
+                   help=f"how competent the scripted behaviours are (default {DEFAULT_PROFILE}: the paper's noise and rules, "
+                        "success rates in the paper's ranges; state-table: what the state Table 1 was collected with; "
+                        "docs/collection.md)")
+    p.add_argument("--noise", type=float, default=None,
+                   help="Gaussian action noise std (default: the profile's; paper 0.2, original code 0.1)")
     p.add_argument("--image-size", type=int, default=48, choices=(48, 64))
     p.add_argument("--storage", default="mcap", choices=("mcap", "sqlite3"), help="rosbag2 storage plugin")
     p.add_argument("--max-steps", type=int, default=60, help="cap on one scripted episode's length")
@@ -44,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = CollectConfig(
         preset=args.preset, out=args.out, scale=args.scale, episodes=args.episodes, workers=args.workers,
-        seed=args.seed, noise_std=args.noise, image_size=args.image_size, storage=args.storage, max_steps=args.max_steps,
+        seed=args.seed, prior_profile=args.prior_profile, noise_std=args.noise, image_size=args.image_size, storage=args.storage, max_steps=args.max_steps,
     )
     try:
         cfg.validate()

@@ -8,6 +8,7 @@ import argparse
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `cogrl demo`."""
     from cog_core.experiments.demo import DemoConfig
+    from cog_core.scripted.policies import PRIOR_PROFILES
 
     d = DemoConfig()
     p = sub.add_parser(
@@ -30,6 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--task-scale", type=float, default=d.task_scale, help="task size as a fraction of the paper's (a new size needs a new --out)")
     p.add_argument("--eval-episodes", type=int, default=d.eval_episodes, help="evaluation episodes per condition")
     p.add_argument("--workers", type=int, default=d.workers, help="worker processes for collection and evaluation")
+    p.add_argument("--prior-profile", default=d.prior_profile, choices=sorted(PRIOR_PROFILES),
+                   help=f"the scripted behaviours' settings (default {d.prior_profile}; see `cogrl collect --help`)")
     p.set_defaults(func=run)
 
 
@@ -41,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = DemoConfig(
         out=args.out, seed=args.seed, steps=args.steps, obs=args.obs, prior_scale=args.prior_scale,
-        task_scale=args.task_scale, eval_episodes=args.eval_episodes, workers=args.workers,
+        task_scale=args.task_scale, eval_episodes=args.eval_episodes, workers=args.workers, prior_profile=args.prior_profile,
     )
     try:
         run_demo(cfg)

@@ -7,6 +7,8 @@ import argparse
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `cogrl eval`."""
+    from cog_core.seeds import MAX_EVAL_SEED, SPLITS
+
     p = sub.add_parser(
         "eval",
         help="evaluate a trained policy in the simulator (success at the final step, 95%% CI)",
@@ -16,13 +18,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "95% Wilson confidence interval. --run takes a run directory (its checkpoint is exported "
             "on the fly) or an export directory from `cogrl export`."
         ),
-        epilog="example: cogrl eval --run runs/cog_drawer --conditions drawer/closed,drawer/open --episodes 250 --workers 2 --json results.json",
+        epilog="example: cogrl eval --run runs/cog_drawer --conditions drawer/closed,drawer/open --episodes 250 --workers 2 --json results.json\n"
+               "         cogrl eval --run runs/cog_drawer --conditions drawer/closed --split test --episodes 250    (final numbers only)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--run", required=True, help="run directory (checkpoint.pt) or policy export directory (policy.json)")
     p.add_argument("--conditions", required=True, help="comma-separated initial conditions (see `cogrl envs`)")
     p.add_argument("--episodes", type=int, default=50, help="episodes per condition (paper: 250)")
     p.add_argument("--workers", type=int, default=1, help="worker processes")
-    p.add_argument("--seed", type=int, default=0, help="evaluation seed (episode seeds derive from it)")
+    p.add_argument("--split", default="val", choices=SPLITS,
+                   help="evaluation episodes: val (default) for everything done while developing, test for final "
+                        "numbers only; both are disjoint from every training episode")
+    p.add_argument("--seed", type=int, default=0,
+                   help=f"evaluation seed within the split, 0-{MAX_EVAL_SEED - 1} (episode seeds derive from it)")
     p.add_argument("--json", default=None, help="write the results to this JSON file")
     p.add_argument("--videos", type=int, default=0, help="record this many rollout videos per condition")
     p.add_argument("--video-dir", default=None, help="where videos go (default: <run>/videos)")
@@ -39,12 +47,12 @@ def run(args: argparse.Namespace) -> int:
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     video_dir = args.video_dir or (str(Path(args.run) / "videos") if args.videos else None)
     try:
-        results = evaluate(args.run, conditions, args.episodes, args.workers, args.seed, video_dir, args.videos)
+        results = evaluate(args.run, conditions, args.episodes, args.workers, args.seed, video_dir, args.videos, split=args.split)
     except (FileNotFoundError, KeyError, ValueError) as err:
         raise UserError(str(err).strip("'\"")) from None
-    print_results(results, title=f"evaluation of {args.run}")
+    print_results(results, title=f"evaluation of {args.run} ({args.split} split, seed {args.seed})")
     if args.json:
-        write_results(results, args.json, {"run": args.run, "episodes": args.episodes, "seed": args.seed})
+        write_results(results, args.json, {"run": args.run, "episodes": args.episodes, "split": args.split, "seed": args.seed})
         print(f"wrote {args.json}")
     for r in results:
         for v in r.videos:

@@ -14,6 +14,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `cogrl table`."""
     from cog_core.rl.config import OBS_MODES
     from cog_core.experiments.table1.config import METHODS, SCENES, TABLE_PRESETS
+    from cog_core.scripted.policies import PRIOR_PROFILES
+    from cog_core.seeds import SPLITS
 
     p = sub.add_parser(
         "table",
@@ -28,9 +30,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             + "; ".join(f"{k}: {v.obs} obs, {v.steps_text()}, seeds {list(v.seeds)}, {v.eval_episodes} eval episodes"
                         for k, v in TABLE_PRESETS.items())
         ),
-        epilog="example: cogrl table --preset cpu --out results/    (about 8 h on 2 CPU cores; with --steps 20000 --eval-episodes 100: 2.3 h)\n"
+        epilog="example: cogrl table --preset cpu --out results/ --headline docs/results/table_image.json    (the table: test split)\n"
+               "         cogrl table --preset cpu --seeds 3,4 --split val --out probes/share60 --set drawer:data.policy_task_share=0.6    (a probe)\n"
                "         cogrl table --preset paper --out results_paper/ --workers 8    (a GPU machine)\n"
-               "         cogrl table --report-only --out results/ --merge docs/results/table_cpu.json    (pick-place's rows from the committed table)",
+               "         cogrl table --report-only --out probes/drawer --merge probes/both/results.json    (a merged probe)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--preset", default="cpu", choices=list(TABLE_PRESETS), help="experiment size (default cpu)")
@@ -53,11 +56,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="override a training config field of every run, after the preset's own (repeatable), "
                         "e.g. --set sac.policy_lr=3e-4; prefix a scene to change only its runs, "
                         "e.g. --set drawer:data.policy_task_share=0.55")
+    p.add_argument("--split", default=None, choices=SPLITS,
+                   help="episodes of the final evaluation: test (the preset's default) for the table that is reported, "
+                        "val for probes and tuning; learning curves are always on val")
+    p.add_argument("--prior-profile", default=None, choices=sorted(PRIOR_PROFILES),
+                   help="the scripted behaviours' settings for the collections (default from the preset; state-table: "
+                        "what the state Table 1 of docs/results/table_cpu.json used; docs/collection.md)")
+    p.add_argument("--headline", default=None, metavar="PATH.json",
+                   help="also write the report as a headline table to PATH.json and PATH.md (e.g. "
+                        "docs/results/table_image.json); refused for merged reports, probes on val and tables with "
+                        "missing runs")
     p.add_argument("--report-only", action="store_true", help="only rebuild the report from finished runs in OUT")
     p.add_argument("--merge", default=None, metavar="RESULTS_JSON",
                    help="with --report-only: take the scenes' methods that have no finished run in OUT from an earlier "
-                        "report of the same settings (checked), e.g. to report a retrained drawer half beside the "
-                        "pick-place runs of docs/results/table_cpu.json")
+                        "report of the same settings and split (checked). The result is a probe, labelled "
+                        "\"probe: merged\", and never a headline table (--headline refuses it)")
     p.set_defaults(func=run)
 
 
@@ -85,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
     from cog_core.cli import UserError
     from cog_core.experiments.pipeline import CollectionMismatch
     from cog_core.experiments.table1.config import parse_scales, parse_steps, table_config
-    from cog_core.experiments.table1.report import collect_report, merge_report, write_report
-    from cog_core.experiments.table1.run import recorded_sizes, run_table
+    from cog_core.experiments.table1.report import collect_report, merge_report, write_headline, write_report
+    from cog_core.experiments.table1.run import recorded_sizes, refuse_shared_data, run_table
 
     seeds = _csv(args.seeds)
     try:
@@ -96,27 +109,45 @@ def run(args: argparse.Namespace) -> int:
             seeds=None if seeds is None else tuple(int(s) for s in seeds), obs=args.obs, steps=steps, scene_steps=scene_steps,
             scene_scales=parse_scales(args.scale) if args.scale is not None else None,
             eval_episodes=args.eval_episodes, workers=args.workers, extra_overrides=tuple(args.set),
+            split=args.split, prior_profile=args.prior_profile,
         )
     except ValueError as err:
         raise UserError(str(err)) from None
     if args.merge and not args.report_only:
         raise UserError("--merge only rebuilds a report: add --report-only (a full run trains every missing run itself)")
+    headline = Path(args.headline) if args.headline else None
+    if headline is not None:
+        if args.merge:
+            raise UserError("--merge makes a probe, never a headline table: drop --headline (or --merge and train the runs)")
+        if headline.suffix != ".json":
+            raise UserError(f"--headline takes a .json path (its .md is written beside it), not {headline}")
+        if cfg.split != "test":
+            raise UserError("a headline table is evaluated on the test split: drop --split val (probes) or --headline")
     if args.report_only:
         out = Path(cfg.out)
         if not (out / "runs").is_dir():
             raise UserError(f"{out} holds no runs; run `cogrl table --out {out}` first")
-        report = collect_report(cfg, out, recorded_sizes(out, cfg.scenes), 0.0)
+        try:
+            refuse_shared_data(out, cfg.scenes)
+        except CollectionMismatch as err:
+            raise UserError(str(err)) from None
+        report = collect_report(cfg, out, recorded_sizes(cfg, out), 0.0)
         if args.merge:
             try:
                 report = merge_report(report, _load_report(Path(args.merge)), args.merge)
             except ValueError as err:
                 raise UserError(str(err)) from None
         write_report(report, out)
-        return 0
-    t = time.perf_counter()
-    try:
-        run_table(cfg)
-    except CollectionMismatch as err:
-        raise UserError(str(err)) from None
-    print(f"total {(time.perf_counter() - t) / 60:.1f} min")
+    else:
+        t = time.perf_counter()
+        try:
+            report = run_table(cfg)
+        except CollectionMismatch as err:
+            raise UserError(str(err)) from None
+        print(f"total {(time.perf_counter() - t) / 60:.1f} min")
+    if headline is not None:
+        try:
+            write_headline(report, headline)
+        except ValueError as err:
+            raise UserError(str(err)) from None
     return 0

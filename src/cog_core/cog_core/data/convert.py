@@ -170,6 +170,7 @@ def convert_bags(
             data = h5.create_group("data")
             success_names: list[str] = []
             failure_names: list[str] = []
+            profiles: set[str] = set()  # the scripted behaviours' prior profiles ("unrecorded" in older bags)
             for ep in reader.episodes():
                 if not (_matches(ep.task, options.tasks) and _matches(ep.initial_condition, options.conditions)
                         and _matches(ep.policy, options.policies)
@@ -213,6 +214,8 @@ def convert_bags(
                     hasher.update(arr.tobytes())
                     checksums[key] = crc(arr.data.cast("B"))
                 summary = ep.summary or {}
+                params = summary.get("policy_params")
+                profiles.add(str(params.get("prior_profile", "unrecorded")) if isinstance(params, dict) else "unrecorded")
                 attrs = {
                     "num_samples": T, "episode_id": ep.episode_id, "task": ep.task,
                     "initial_condition": ep.initial_condition, "policy": ep.policy, "success": bool(ep.success),
@@ -257,7 +260,7 @@ def convert_bags(
                            "dropped_problems": len(result.dropped)},
                 "image_shape": list(shape["image"]), "state_names": list(STATE_NAMES), "action_names": list(ACTION_NAMES),
                 "lowdim_dim": int(shape["lowdim"][0]) if shape["lowdim"] else 0,
-                "content_hash": result.content_hash,
+                "content_hash": result.content_hash, "prior_profiles": sorted(profiles),
             }
             data.attrs.update({
                 "total": result.transitions, "env_args": json.dumps(env_args), "role": options.role,

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from cog_core.files import DiskFull, atomic_write_text
+from cog_core.scripted.policies import DEFAULT_PROFILE, PRIOR_PROFILES
 from cog_core.scripted.presets import get_preset
 
 # Seconds between a worker's checks that its parent still runs (where prctl is unavailable),
@@ -58,7 +59,8 @@ class CollectConfig:
     episodes: int | None = None  # overrides preset x scale when set
     workers: int = 1
     seed: int = 0
-    noise_std: float = 0.1  # scripted action noise (paper: 0.2, original code: 0.1)
+    prior_profile: str = DEFAULT_PROFILE  # the behaviours' settings (`cog_core.scripted.policies.PRIOR_PROFILES`)
+    noise_std: float | None = None  # scripted action noise; None = the profile's (paper 0.2, original code 0.1)
     image_size: int = 48
     storage: str = "mcap"  # or "sqlite3"
     max_steps: int = 60  # cap on one scripted episode
@@ -75,7 +77,9 @@ class CollectConfig:
             raise ValueError(f"--workers must be >= 1, got {self.workers}")
         if self.seed < 0:
             raise ValueError(f"--seed must be >= 0, got {self.seed}")
-        if not (math.isfinite(self.noise_std) and self.noise_std >= 0):
+        if self.prior_profile not in PRIOR_PROFILES:
+            raise ValueError(f"--prior-profile must be one of {', '.join(PRIOR_PROFILES)}, got {self.prior_profile!r}")
+        if self.noise_std is not None and not (math.isfinite(self.noise_std) and self.noise_std >= 0):
             raise ValueError(f"--noise must be a finite number >= 0 (0 = no noise), got {self.noise_std}")
         if self.max_steps < 1:
             raise ValueError(f"--max-steps must be >= 1, got {self.max_steps}")
@@ -114,6 +118,7 @@ class CollectionSummary:
     """Totals of a collection run."""
 
     preset: str
+    prior_profile: str = DEFAULT_PROFILE
     episodes: int = 0
     transitions: int = 0
     seconds: float = 0.0
@@ -181,10 +186,12 @@ def _worker(cfg: CollectConfig, worker: int, n_episodes: int, results: Any, fini
     preset = get_preset(cfg.preset)
     station = SimStation(preset.mix[0].condition, image_size=cfg.image_size)
     out = Path(cfg.out) / f"worker_{worker:02d}"
-    run_cfg = RunnerConfig(preset=cfg.preset, episodes=n_episodes, seed=cfg.seed, noise_std=cfg.noise_std, max_steps=cfg.max_steps, stream=worker)
+    run_cfg = RunnerConfig(preset=cfg.preset, episodes=n_episodes, seed=cfg.seed, prior_profile=cfg.prior_profile,
+                           noise_std=cfg.noise_std, max_steps=cfg.max_steps, stream=worker)
     try:
         with BagRecorder(out, storage=cfg.storage, worker=worker, split_size_bytes=cfg.split_size_mb * 2**20,
-                         custom_data={"cog.preset": preset.name, "cog.role": preset.role}) as recorder:
+                         custom_data={"cog.preset": preset.name, "cog.role": preset.role,
+                                      "cog.prior_profile": cfg.prior_profile}) as recorder:
             runner = ScriptedRunner(station, recorder, run_cfg)
             while runner.remaining and not finish.is_set() and stop.reason is None:
                 before = recorder.bytes_written
@@ -238,7 +245,7 @@ def collect(cfg: CollectConfig, progress: bool = True) -> CollectionSummary:
     procs = [ctx.Process(target=_worker, args=(cfg, w, n, results, finish, os.getpid()), daemon=True)
              for w, n in enumerate(counts)]
     stats: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # episodes, behaviour ok, task ok, steps
-    summary = CollectionSummary(preset=preset.name, requested=total)
+    summary = CollectionSummary(preset=preset.name, requested=total, prior_profile=cfg.prior_profile)
     signals: list[str] = []
     failure: WorkerFailure | None = None
     episode_bytes = 0
@@ -331,7 +338,7 @@ def print_summary(summary: CollectionSummary) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"collection summary: {summary.preset}")
+    table = Table(title=f"collection summary: {summary.preset} (prior profile {summary.prior_profile})")
     table.add_column("behaviour @ condition", no_wrap=True)
     for col in ("episodes", "behaviour success", "task success", "mean length"):
         table.add_column(col, justify="right")

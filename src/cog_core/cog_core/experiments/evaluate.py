@@ -1,8 +1,10 @@
 """Policy evaluation in the simulator: success at the final step, per condition, with 95% CIs.
 
 Episodes are spread over worker processes (each loads the exported policy once and pins
-torch to one thread). Seeds are fixed per (condition, episode index), so a result does
-not depend on the number of workers.
+torch to one thread). Episode seeds are fixed per (split, evaluation seed, condition, episode
+index) (`cog_core.seeds`), so a result depends neither on the number of workers nor on which
+other conditions are evaluated with it. The `val` split is for everything done while
+developing, `test` for final numbers only; both are disjoint from every training episode.
 """
 
 from __future__ import annotations
@@ -24,16 +26,9 @@ from cog_core.experiments.stats import wilson_interval
 from cog_core.files import atomic_write_text
 from cog_core.rl.export import export_policy
 from cog_core.rl.run_dir import RunDir
+from cog_core.seeds import SPLITS, eval_seed
 from cog_core.stations.policy_meta import META_FILE
 from cog_core.stations.rollout import TRACKED_FLAGS, run_episode
-
-EVAL_SEED_OFFSET = 1_000_003  # keeps evaluation seeds away from the collection seeds
-
-
-def episode_seed(seed: int, condition_index: int, index: int) -> int:
-    """The reset seed of evaluation episode `index` of the `condition_index`-th condition asked for."""
-    return EVAL_SEED_OFFSET + seed * 100_003 + condition_index * 10_007 + index
-
 
 @dataclass
 class ConditionResult:
@@ -94,6 +89,11 @@ def _worker(args: tuple) -> list[dict[str, Any]]:
     return out
 
 
+def evaluation_seeds(conditions: list[str], episodes: int, seed: int = 0, split: str = "val") -> dict[str, list[int]]:
+    """The reset seeds of every evaluation episode, per condition (`cog_core.seeds.eval_seed`)."""
+    return {c: [eval_seed(split, seed, c, i) for i in range(episodes)] for c in conditions}
+
+
 @contextlib.contextmanager
 def policy_dir_for(path: str | Path) -> Iterator[Path]:
     """An export directory for `path`: itself if exported, else its run's checkpoint exported
@@ -119,14 +119,22 @@ def evaluate(
     videos_per_condition: int = 0,
     video_size: int = 240,
     progress: bool = True,
+    split: str = "val",
 ) -> list[ConditionResult]:
-    """Evaluate an exported policy (or a run directory) on `conditions`, `episodes` each."""
+    """Evaluate an exported policy (or a run directory) on `conditions`, `episodes` each, on the
+    episodes of evaluation seed `seed` of `split` ("val" while developing, "test" for final numbers)."""
     from cog_core.sim import get_condition
 
+    conditions = list(dict.fromkeys(conditions))  # each condition once
+    if not conditions:
+        raise ValueError("give at least one initial condition to evaluate")
     for c in conditions:
         get_condition(c)  # clear error for unknown names
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
     if episodes < 1 or workers < 1:
         raise ValueError("episodes and workers must be >= 1")
+    seeds = evaluation_seeds(conditions, episodes, seed, split)  # ValueError for a seed or count out of range
     if videos_per_condition and video_dir is None:
         raise ValueError("videos need a video directory")
     if video_dir is not None:
@@ -136,8 +144,8 @@ def evaluate(
 
         PolicyRuntime.load(policy_dir)  # a damaged or inconsistent export: one clear error before any rollout
         jobs = [
-            (c, i, episode_seed(seed, ci, i), i < videos_per_condition)
-            for ci, c in enumerate(conditions)
+            (c, i, seeds[c][i], i < videos_per_condition)
+            for c in conditions
             for i in range(episodes)
         ]
         chunks = [jobs[w::workers] for w in range(workers) if jobs[w::workers]]

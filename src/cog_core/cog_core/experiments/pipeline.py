@@ -19,11 +19,12 @@ from pathlib import Path
 from cog_core.data.convert import ConvertOptions, convert_bags
 from cog_core.experiments.collect import CollectConfig, collect, print_summary
 from cog_core.rl.run_dir import RunDir
+from cog_core.scripted.policies import DEFAULT_PROFILE, LEGACY_PROFILE
 from cog_core.scripted.presets import get_preset
 
 
 class CollectionMismatch(ValueError):
-    """A finished collection that would be reused was made at another size than the one asked for."""
+    """A finished collection that would be reused was made at another size, seed or prior profile than the one asked for."""
 
 
 def _summary(bag_dir: Path) -> dict | None:
@@ -45,9 +46,11 @@ def recorded_scale(bag_dir: Path) -> float | None:
     return None if config.get("episodes") is not None or config.get("scale") is None else float(config["scale"])
 
 
-def collect_datasets(bags: Path, requests: Sequence[tuple[str, float]], seed: int, workers: int) -> dict[str, int]:
-    """Collect each (preset, scale) into bags/<preset>; a finished collection is reused (CollectionMismatch
-    if it was made at another scale). Returns transitions per preset."""
+def collect_datasets(bags: Path, requests: Sequence[tuple[str, float]], seed: int, workers: int,
+                     prior_profile: str = DEFAULT_PROFILE) -> dict[str, int]:
+    """Collect each (preset, scale) into bags/<preset> with collection seed `seed` and the scripted
+    behaviours of `prior_profile`; a finished collection is reused (CollectionMismatch if it was made
+    at another scale, seed or profile). Returns transitions per preset."""
     sizes = {}
     for preset, scale in requests:
         target = bags / preset
@@ -58,12 +61,22 @@ def collect_datasets(bags: Path, requests: Sequence[tuple[str, float]], seed: in
                 raise CollectionMismatch(
                     f"{target} was collected at scale {made_at:g} but this run asks for {scale:g}; "
                     f"use another output directory, or delete {target} to collect it again")
+            config = (_summary(target) or {}).get("config", {})
+            # summaries from before profiles existed were collected with today's "state-table" behaviours
+            made = {"seed": config.get("seed"), "prior profile": config.get("prior_profile", LEGACY_PROFILE)}
+            for what, value in made.items():
+                asked = seed if what == "seed" else prior_profile
+                if value != asked:
+                    raise CollectionMismatch(
+                        f"{target} was collected with {what} {value} but this run asks for {asked}; "
+                        f"use another output directory, or delete {target} to collect it again")
             print(f"  reusing {target}")
             sizes[preset] = done
             continue
         if target.exists():  # an interrupted collection: start it again
             shutil.rmtree(target)
-        summary = collect(CollectConfig(preset=preset, out=str(target), scale=scale, workers=workers, seed=seed))
+        summary = collect(CollectConfig(preset=preset, out=str(target), scale=scale, workers=workers, seed=seed,
+                                        prior_profile=prior_profile))
         print_summary(summary)
         sizes[preset] = summary.transitions
     return sizes

@@ -1,4 +1,8 @@
-"""Statistics of success rates: Wilson intervals for one rate, Welch's test against a reported one."""
+"""Statistics of success rates: Wilson intervals for one rate, Welch's test against a reported one.
+
+Spreads over seeds are sample standard deviations (ddof=1) throughout: the report's "±", our side
+of Welch's test, and the paper's reported std (taken as one).
+"""
 
 from __future__ import annotations
 
@@ -28,7 +32,8 @@ def welch_test(ours: Sequence[float], ref_mean: float, ref_std: float, ref_n: in
     if rates.size < 2 or ref_n < 2:
         raise ValueError(f"Welch's test needs at least 2 seeds on each side, got {rates.size} and {ref_n}")
     diff = float(rates.mean() - ref_mean)
-    if rates.std() == 0 and ref_std == 0:
+    ours_std = float(rates.std(ddof=1))  # the sample std, as the report's "±" and as the paper's std is taken
+    if ours_std == 0 and ref_std == 0:
         return diff, float("nan")
-    res = ttest_ind_from_stats(rates.mean(), rates.std(ddof=1), rates.size, ref_mean, ref_std, ref_n, equal_var=False)
+    res = ttest_ind_from_stats(rates.mean(), ours_std, rates.size, ref_mean, ref_std, ref_n, equal_var=False)
     return diff, float(res.pvalue)

@@ -8,8 +8,10 @@ online buffer, and `updates_per_step` gradient steps per collected env step foll
 `online_fraction` of its rows from the online buffer once it holds a batch. Online rows are
 neither task nor prior data, so every row weighs the same in the policy's loss here
 (`data.policy_task_share` shapes the offline run only). Every
-`eval_interval` episodes the deterministic policy is evaluated and a checkpoint is written,
-so `cogrl eval --run OUT` and `cogrl export --run OUT` work on the fine-tuned policy.
+`eval_interval` episodes the deterministic policy is evaluated (on the `val` split's episodes:
+fine-tuning is development) and a checkpoint is written, so `cogrl eval --run OUT` and
+`cogrl export --run OUT` work on the fine-tuned policy. The online episodes are training
+episodes (`cog_core.seeds.finetune_seed`), never an evaluation's.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from cog_core.rl.data import TrainData, obs_keys_for
 from cog_core.rl.evaluation import rollout_success
 from cog_core.rl.run_dir import RunDir
 from cog_core.rl.trainer import Trainer, cosine_decay, finite_or_raise
+from cog_core.seeds import finetune_seed
 from cog_core.stations.rollout import policy_observation
 
 
@@ -56,6 +59,7 @@ class FinetuneConfig:
             raise ValueError(f"updates_per_step must be > 0, got {self.updates_per_step}")
         if self.lr_decay_from is not None and not 0.0 <= self.lr_decay_from < 1.0:
             raise ValueError(f"lr_decay_from must be in [0, 1) (a fraction of the episodes), got {self.lr_decay_from}")
+        finetune_seed(self.seed, self.episodes)  # every online episode's seed among the training seeds
         from cog_core.sim import get_condition
 
         scenes = {get_condition(c).scene for c in self.conditions}  # KeyError names unknown ones
@@ -163,7 +167,7 @@ class Finetuner:
         policy = self.trainer.runtime()
         conditions = self.cfg.conditions
         condition = conditions[(index - 1) % len(conditions)]
-        obs, info = env.reset(seed=self.cfg.seed * 1_000_003 + index, options={"condition": condition})
+        obs, info = env.reset(seed=finetune_seed(self.cfg.seed, index), options={"condition": condition})
         cur = policy_observation(obs, info, self.keys)
         steps = 0
         while True:
@@ -211,7 +215,7 @@ class Finetuner:
 
         def evaluate(episode: int) -> None:
             runtime = self.trainer.runtime()
-            by_condition = {c: rollout_success(runtime, c, self.cfg.eval_episodes, seed=20_000) for c in conditions}
+            by_condition = {c: rollout_success(runtime, c, self.cfg.eval_episodes, split="val") for c in conditions}
             rate = float(np.mean(list(by_condition.values())))
             row = {"episode": episode, "env_steps": len(self.buffer), "updates": self.trainer.step,
                    "lr_factor": self.lr_factor(episode), "eval_success": rate,

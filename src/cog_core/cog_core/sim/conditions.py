@@ -40,10 +40,12 @@ OBJECT_ON_TABLE_Y = (-0.06, 0.10)
 BLOCKER_FRONT_JITTER_X = (-0.003, 0.003)
 BLOCKER_FRONT_JITTER_Y = (-0.002, 0.002)
 YAW = (-0.6, 0.6)  # rad, object yaw
-# "gripper" starts: at reset the scripted `grasp_high` (noise as in the prior data) picks the
-# object up from the table, and the episode begins where it ends, so the place task starts
-# where the prior's grasps end (as the original starts from a state saved after a grasp).
+# "gripper" starts: at reset the scripted `grasp_high` picks the object up from the table, and
+# the episode begins where it ends, so the place task starts where the prior's grasps end (as
+# the original starts from a state saved after a grasp). It runs with the `state-table` prior
+# profile's settings whatever profile a collection uses, so that the condition stays fixed.
 RESET_GRASP_BEHAVIOUR = "grasp_high"
+RESET_GRASP_PROFILE = "state-table"
 RESET_GRASP_MAX_STEPS = 40
 RESET_GRASP_ATTEMPTS = 10
 

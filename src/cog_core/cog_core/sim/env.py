@@ -9,7 +9,7 @@ import mujoco
 import numpy as np
 
 from cog_core.robot.action import ACTION_DIM, STATE_DIM, STATE_NAMES, ActionLimits, validate_action
-from cog_core.scripted.policies import make_policy
+from cog_core.scripted.policies import PRIOR_PROFILES, make_policy
 from cog_core.sim import conditions as C
 from cog_core.sim.arm import SimArm
 from cog_core.sim.layout import SCENES, SceneLayout
@@ -203,7 +203,7 @@ class CogEnv(gym.Env):
         """Pick the object up from the table with the scripted grasp (not part of the episode)."""
         rng = np.random.default_rng(int(self.np_random.integers(2**63)))
         for _ in range(C.RESET_GRASP_ATTEMPTS):
-            policy = make_policy(C.RESET_GRASP_BEHAVIOUR, rng)
+            policy = make_policy(C.RESET_GRASP_BEHAVIOUR, rng, PRIOR_PROFILES[C.RESET_GRASP_PROFILE])
             policy.reset(self.privileged())
             for _ in range(C.RESET_GRASP_MAX_STEPS):
                 self.arm.apply(validate_action(policy.act(self.privileged())))

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from cog_core.scripted.policies import PolicyConfig, ScriptedPolicy, make_policy
+from cog_core.scripted.policies import DEFAULT_PROFILE, PolicyConfig, ScriptedPolicy, make_policy, profile_config
 from cog_core.scripted.presets import Preset, get_preset
+from cog_core.seeds import collection_seed
 from cog_core.stations.base import Info, Obs, Recorder, Station
 
 
@@ -27,7 +28,8 @@ class RunnerConfig:
     preset: str = "drawer-prior"
     episodes: int = 10
     seed: int = 0
-    noise_std: float = 0.1
+    prior_profile: str = DEFAULT_PROFILE  # the behaviours' settings (`cog_core.scripted.policies.PRIOR_PROFILES`)
+    noise_std: float | None = None  # action noise; None = the profile's
     max_steps: int = 60
     stream: int = 0  # independent seed stream (e.g. the collection worker's index)
     # With an estimated object position (the localizer's), read it once as the episode begins (the
@@ -100,7 +102,8 @@ class ScriptedRunner:
     """Runs `config.episodes` scripted episodes on a station, logging every step to `recorder`."""
 
     def __init__(self, station: Station, recorder: Recorder, config: RunnerConfig,
-                 object_position: Callable[[], np.ndarray | None] | None = None) -> None:
+                 object_position: Callable[[], np.ndarray | None] | None = None, preset: Preset | None = None,
+                 policy_config: PolicyConfig | None = None) -> None:
         if config.episodes < 0:
             raise ValueError(f"episodes must be >= 0, got {config.episodes}")
         if config.max_steps < 1:
@@ -109,10 +112,11 @@ class ScriptedRunner:
         self.recorder = recorder
         self.object_position = object_position  # e.g. the localizer's latest estimate; None = station ground truth
         self.config = config
-        self.preset: Preset = get_preset(config.preset)
+        self.preset: Preset = preset if preset is not None else get_preset(config.preset)  # a recipe of one's own (measurements)
         self._weights = np.array([m.weight for m in self.preset.mix], dtype=float)
         self._weights /= self._weights.sum()
-        self._policy_cfg = PolicyConfig(noise_std=config.noise_std)
+        # the behaviours' settings: the config's profile, unless given (measurements probing other settings)
+        self._policy_cfg: PolicyConfig = policy_config or profile_config(config.prior_profile, config.noise_std)
         self.index = 0  # episodes begun so far
         self.finished: list[RunnerEpisode] = []
         self._open: OpenEpisode | None = None
@@ -153,7 +157,7 @@ class ScriptedRunner:
         key = [self.config.seed, self.config.stream, index]
         rng = np.random.default_rng(key)
         entry = self.preset.mix[int(rng.choice(len(self.preset.mix), p=self._weights))]
-        seed = int(np.random.default_rng(key + [0]).integers(2**31))
+        seed = collection_seed(self.config.seed, self.config.stream, index)  # never an evaluation episode's
         return entry.behaviour, entry.condition, seed, np.random.default_rng(key + [1])
 
     def prepare(self) -> None:
@@ -188,7 +192,8 @@ class ScriptedRunner:
         if self.object_position is not None and self.config.hold_object_estimate:
             self._held_object = np.array(priv["object_pos"], dtype=float)
         policy.reset(priv)
-        eid = self.recorder.begin_episode(self.preset.task, prepared.condition, policy.name, policy_params=policy.params,
+        params = {**policy.params, "prior_profile": self.config.prior_profile}
+        eid = self.recorder.begin_episode(self.preset.task, prepared.condition, policy.name, policy_params=params,
                                           seed=prepared.seed)
         self._open = OpenEpisode(eid, self.index, policy, prepared.condition, prepared.seed, prepared.obs, prepared.info)
         self.index += 1

@@ -42,3 +42,29 @@ def test_table_merge_names_what_it_needs(tmp_path, capsys):
     assert main(["table", "--report-only", "--merge", str(tmp_path / "old.json"), "--out", str(out)]) == 2
     assert "not a `cogrl table` report" in capsys.readouterr().err
     assert not (out / "results.md").exists()
+
+
+def test_table_headline_refuses_merged_reports_and_probes(tmp_path, capsys):
+    from cog_core.cli import main
+
+    out = tmp_path / "results"
+    (out / "runs").mkdir(parents=True)
+    headline = str(tmp_path / "table_image.json")
+    assert main(["table", "--report-only", "--merge", "old.json", "--headline", headline, "--out", str(out)]) == 2
+    assert "--merge makes a probe, never a headline table" in capsys.readouterr().err
+    assert main(["table", "--report-only", "--split", "val", "--headline", headline, "--out", str(out)]) == 2
+    assert "a headline table is evaluated on the test split" in capsys.readouterr().err
+    assert main(["table", "--report-only", "--headline", str(tmp_path / "table.md"), "--out", str(out)]) == 2
+    assert "--headline takes a .json path" in capsys.readouterr().err
+    assert not list(tmp_path.glob("table*"))
+
+
+def test_table_refuses_to_report_a_folder_of_the_old_protocol(tmp_path, capsys):
+    from cog_core.cli import main
+
+    out = tmp_path / "results"
+    (out / "runs").mkdir(parents=True)
+    (out / "bags" / "drawer-prior").mkdir(parents=True)  # one dataset shared by every seed
+    assert main(["table", "--report-only", "--out", str(out)]) == 2
+    assert "seeds share one dataset" in capsys.readouterr().err
+    assert not (out / "results.json").exists()

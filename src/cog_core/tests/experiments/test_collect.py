@@ -43,9 +43,11 @@ def test_collector_writes_one_bag_dir_per_worker_with_every_episode_complete(dra
         assert ep.task == "drawer" and ep.initial_condition.startswith("drawer/")
         assert ep.images.shape[1:] == (48, 48, 3) and ep.states.shape[1] == 9 and ep.lowdim.shape[1] == 9 + 8
         np.testing.assert_array_equal(ep.lowdim[:, :9], ep.states)  # lowdim = robot state + object poses
-        assert np.all(ep.actions[-1] == 0) and ep.summary["policy_params"]["noise_std"] == 0.1
+        assert np.all(ep.actions[-1] == 0) and ep.summary["policy_params"]["noise_std"] == 0.2  # the paper profile's
+        assert ep.summary["policy_params"]["prior_profile"] == "paper"
     record = json.loads((out / "collection_summary.json").read_text())
     assert record["episodes"] == 8 and record["per_behaviour"]
+    assert record["prior_profile"] == record["config"]["prior_profile"] == "paper" and record["config"]["noise_std"] is None
 
 
 def test_drawer_prior_never_touches_the_object_in_the_drawer(drawer_prior):
@@ -84,6 +86,7 @@ def test_converting_a_collector_bag_gives_back_exactly_the_logged_data(drawer_pr
     with h5py.File(h5_path, "r") as h5:
         demos = h5["data"]
         assert len(demos) == len(logged)
+        assert json.loads(demos.attrs["cog"])["prior_profiles"] == ["paper"]  # the dataset says how competent its prior is
         for name in demos:
             demo = demos[name]
             ep = logged[demo.attrs["episode_id"]]
@@ -97,7 +100,14 @@ def test_collect_cli_prints_a_summary_and_refuses_to_overwrite(tmp_path, capsys)
     out = tmp_path / "pp"
     assert main(["collect", "--preset", "pick-place-task", "--episodes", "3", "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
-    assert "place @ pick_place/object_in_gripper" in printed and "transitions/s" in printed
+    assert "place @ pick_place/object_in_gripper" in printed and "transitions/s" in printed and "prior profile paper" in printed
+    legacy = tmp_path / "legacy"
+    assert main(["collect", "--preset", "pick-place-task", "--episodes", "1", "--out", str(legacy), "--quiet",
+                 "--prior-profile", "state-table"]) == 0
+    record = json.loads((legacy / "collection_summary.json").read_text())
+    assert record["prior_profile"] == "state-table"
+    assert main(["collect", "--preset", "pick-place-task", "--episodes", "1", "--out", str(tmp_path / "x"), "--noise", "-1"]) == 2
+    assert "--noise must be a finite number >= 0" in capsys.readouterr().err
     assert main(["collect", "--preset", "pick-place-task", "--episodes", "3", "--out", str(out), "--quiet"]) == 2
     assert "not empty" in capsys.readouterr().err
 

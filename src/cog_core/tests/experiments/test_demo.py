@@ -8,14 +8,21 @@ from cog_core.experiments.demo import CONDITIONS, DemoConfig, run_demo
 
 
 @pytest.mark.slow
-def test_demo_runs_every_stage_and_writes_the_success_table(tmp_path):
+@pytest.mark.parametrize("profile", [None, "paper"], ids=["default-profile", "paper-profile"])
+def test_demo_runs_every_stage_and_writes_the_success_table(tmp_path, profile):
     cfg = DemoConfig(out=str(tmp_path / "demo"), steps=100, prior_scale=0.0003, task_scale=0.0003, eval_episodes=1)
+    if profile is not None:
+        cfg.prior_profile = profile
     report = run_demo(cfg)
     saved = json.loads((tmp_path / "demo" / "results.json").read_text())
     assert saved["results"].keys() == report["results"].keys() == {"cog", "no-prior"}
     for algo in ("cog", "no-prior"):
         assert set(saved["results"][algo]) == set(CONDITIONS)
     assert (tmp_path / "demo" / "scenes.png").is_file() and (tmp_path / "demo" / "results.md").is_file()
+    # by default the demo keeps the prior it was tuned on, whatever `cogrl collect` defaults to
+    for preset in ("drawer-prior", "drawer-task"):
+        summary = json.loads((tmp_path / "demo" / "bags" / preset / "collection_summary.json").read_text())
+        assert summary["prior_profile"] == (profile or "state-table")
 
 
 def _cells(rates: dict[str, float]) -> dict:

@@ -26,3 +26,23 @@ def test_a_finished_collection_is_reused_only_at_the_scale_it_was_made(tmp_path)
     with pytest.raises(CollectionMismatch, match=r"collected at scale 0.0002 but this run asks for 0.5.*another output directory, or delete"):
         collect_datasets(bags, [("drawer-task", 0.5)], seed=0, workers=1)
     assert _files(bags / "drawer-task") == before
+    # another seed or prior profile: the same, since the episodes would not be the ones asked for
+    with pytest.raises(CollectionMismatch, match="collected with seed 0 but this run asks for 1"):
+        collect_datasets(bags, [("drawer-task", TINY)], seed=1, workers=1)
+    with pytest.raises(CollectionMismatch, match="collected with prior profile paper but this run asks for state-table"):
+        collect_datasets(bags, [("drawer-task", TINY)], seed=0, workers=1, prior_profile="state-table")
+    assert _files(bags / "drawer-task") == before
+
+
+def test_a_collection_from_before_prior_profiles_counts_as_the_state_table_one(tmp_path):
+    import json
+
+    bags = tmp_path / "bags"
+    collect_datasets(bags, [("drawer-task", TINY)], seed=0, workers=1, prior_profile="state-table")
+    summary = bags / "drawer-task" / "collection_summary.json"
+    record = json.loads(summary.read_text())
+    del record["config"]["prior_profile"]  # as written before profiles existed
+    summary.write_text(json.dumps(record))
+    assert collect_datasets(bags, [("drawer-task", TINY)], seed=0, workers=1, prior_profile="state-table")
+    with pytest.raises(CollectionMismatch, match="prior profile state-table"):
+        collect_datasets(bags, [("drawer-task", TINY)], seed=0, workers=1)

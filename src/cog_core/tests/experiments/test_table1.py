@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from cog_core.experiments.pipeline import CollectionMismatch
 from cog_core.experiments.stats import welch_test, wilson_interval
 from cog_core.experiments.table1.config import SCENES, command_line, parse_scales, parse_steps, table_config
-from cog_core.experiments.table1.report import collect_report, markdown_report, merge_report, write_report
+from cog_core.experiments.table1.report import collect_report, markdown_report, merge_report, write_headline, write_report
 from cog_core.experiments.table1.run import _jobs, recorded_sizes, run_table
 
 
 def _fake_run(out, scene, method, seed, successes: dict[str, int], episodes: int, curve: list[tuple[int, dict]],
-              reached: dict[str, dict[str, float]] | None = None):
+              reached: dict[str, dict[str, float]] | None = None, split: str | None = "test"):
     """A finished run's files as `cogrl train` / `cogrl eval --json` write them."""
     run = out / "runs" / scene / method / f"seed{seed}"
     run.mkdir(parents=True)
@@ -23,7 +24,8 @@ def _fake_run(out, scene, method, seed, successes: dict[str, int], episodes: int
                 "ci95": list(wilson_interval(k, episodes)), "mean_return": 0.0, "mean_length": 40.0, "videos": [],
                 "reached": (reached or {}).get(c, {})}
                for c, k in successes.items()]
-    (run / "final_eval.json").write_text(json.dumps({"meta": {}, "results": results}))
+    meta = {} if split is None else {"split": split}  # None: an evaluation from before the val/test split
+    (run / "final_eval.json").write_text(json.dumps({"meta": meta, "results": results}))
     (run / "eval.jsonl").write_text("".join(json.dumps({"step": s, **{f"success/{c}": v for c, v in r.items()}}) + "\n" for s, r in curve))
     (run / "metrics.csv").write_text("step,wall_s,updates_per_s\n100,12.5,8.0\n")
 
@@ -37,15 +39,19 @@ def test_report_aggregates_seeds_and_writes_table_and_curves(tmp_path):
                   reached=stages)
         _fake_run(tmp_path, "pick-place", "no-prior", seed, {conds[0]: 9, conds[1]: 0}, 10, [(100, {conds[1]: 0.0})],
                   reached={conds[1]: {"grasped": 0.0, "object_in_tray": 0.0}})
-    report = collect_report(cfg, tmp_path, {"pick-place-prior": 123}, 1.0)
+    report = collect_report(cfg, tmp_path, {0: {"pick-place-prior": 123}, 1: {"pick-place-prior": 125}}, 1.0)
     cell = report["cells"][conds[1]]["cog"]
-    assert cell["rates"] == [0.8, 0.6] and cell["mean"] == pytest.approx(0.7) and cell["std"] == pytest.approx(0.1)
+    # the sample std over seeds (ddof=1): 0.1414, not the population std 0.1
+    assert cell["rates"] == [0.8, 0.6] and cell["mean"] == pytest.approx(0.7) and cell["std"] == pytest.approx(0.02 ** 0.5)
     assert cell["pooled_ci95"] == pytest.approx(list(wilson_interval(14, 20)))
     assert report["curves"][conds[1]]["cog"] == {"steps": [100, 200], "per_seed": {"0": [0.2, 0.8], "1": [0.2, 0.6]}}
     md = markdown_report(report)
     # seed 2 has no finished run: the cells say how many seeds they average
-    assert "| pick_place/object_on_table * | 0.00 ± 0.00 (2 of 3 seeds) (0.00) | 0.70 ± 0.10 (2 of 3 seeds) (0.96) |" in md
-    assert "pick-place-prior 123" in md
+    assert "| pick_place/object_on_table * | 0.00 ± 0.00 (2 of 3 seeds) (0.00) | 0.70 ± 0.14 (2 of 3 seeds) (0.96) |" in md
+    assert "pick-place-prior 124" in md and "data seed of each training seed: 0 -> 0, 1 -> 1, 2 -> 2" in md
+    assert report["split"] == "test" and report["data_seeds"] == {"0": 0, "1": 1, "2": 2}
+    assert report["dataset_transitions_per_data_seed"] == {"0": {"pick-place-prior": 123}, "1": {"pick-place-prior": 125}}
+    assert "Final evaluation on the `test` split" in md
     # COG against the paper's mean and std (0.96, 0.04 over 3 seeds): Welch's test over our 2 seeds
     p = welch_test([0.8, 0.6], 0.96, 0.04, 3)[1]
     assert 0.05 < p < 0.5  # two seeds this spread cannot tell 0.70 from 0.96
@@ -80,10 +86,18 @@ def test_report_command_names_only_what_differs_from_the_preset_and_sizes_come_f
     uniform = table_config("cpu", out="r", extra_overrides=("data.policy_task_share=null",))  # the preset before 2026-12-04
     assert command_line(asdict(uniform)) == "cogrl table --preset cpu --set data.policy_task_share=null --out r"
     assert uniform.overrides_for("drawer")[-1] == uniform.overrides_for("pick-place")[-1] == "data.policy_task_share=null"
-    summary = tmp_path / "bags" / "drawer-task" / "collection_summary.json"
-    summary.parent.mkdir(parents=True)
-    summary.write_text(json.dumps({"transitions": 4321}))
-    assert recorded_sizes(tmp_path, ("drawer", "pick-place")) == {"drawer-task": 4321}
+    assert command_line(asdict(table_config("cpu", out="r", split="val"))) == "cogrl table --preset cpu --split val --out r"
+    assert (command_line(asdict(table_config("cpu", out="r", prior_profile="state-table")))
+            == "cogrl table --preset cpu --prior-profile state-table --out r")
+    # a report from before profiles existed was collected with today's state-table behaviours
+    old = {k: v for k, v in asdict(table_config("cpu", out="r")).items() if k not in ("split", "prior_profile")}
+    assert command_line(old) == "cogrl table --preset cpu --prior-profile state-table --out r"
+    cfg = table_config("cpu", out=str(tmp_path), seeds=(0, 1))
+    for data_seed, n in ((0, 4321), (1, 4400)):
+        summary = tmp_path / "bags" / f"data_seed{data_seed}" / "drawer-task" / "collection_summary.json"
+        summary.parent.mkdir(parents=True)
+        summary.write_text(json.dumps({"transitions": n}))
+    assert recorded_sizes(cfg, tmp_path) == {0: {"drawer-task": 4321}, 1: {"drawer-task": 4400}}
 
 
 def test_step_counts_can_differ_per_scene(tmp_path):
@@ -103,11 +117,16 @@ def test_step_counts_can_differ_per_scene(tmp_path):
     mixed = table_config("cpu", out="r", steps=20_000, scene_steps={"pick-place": 30_000})
     assert command_line(asdict(mixed)) == "cogrl table --preset cpu --steps 20000,pick-place=30000 --out r"
     # the runs are trained for their scene's count, and the report says so
-    data = {"prior": tmp_path / "prior.h5", "task": tmp_path / "task.h5"}
+    data = {s: {"prior": tmp_path / f"prior{s}.h5", "task": tmp_path / f"task{s}.h5"} for s in (0, 1, 2)}
     for scene, expected in (("drawer", 80_000), ("pick-place", 90_000)):
         job = _jobs(longer, tmp_path, SCENES[scene], data)[0]
         train = job.commands[0]
         assert job.steps == expected and train[train.index("--steps") + 1] == str(expected)
+    # each training seed trains on its own datasets
+    for job in _jobs(longer, tmp_path, SCENES["drawer"], data):
+        train, seed = job.commands[0], int(job.name.rsplit("seed", 1)[1])
+        assert train[train.index("--seed") + 1] == str(seed) and train[train.index("--task") + 1] == str(tmp_path / f"task{seed}.h5")
+        assert train[train.index("--prior") + 1] == str(tmp_path / f"prior{seed}.h5")
     report = collect_report(longer, tmp_path, {}, 0.0)
     assert "gradient steps per run: drawer 80000, pick-place 90000" in markdown_report(report)
 
@@ -139,7 +158,7 @@ def test_training_settings_can_differ_per_scene(tmp_path):
     # the scene's setting comes after the preset's 0.5, so it wins on that scene only
     assert cfg.overrides_for("pick-place")[-2:] == ("sac.q_lr=1e-4", "data.policy_task_share=0.6")
     assert "data.policy_task_share=0.6" not in cfg.overrides_for("drawer")
-    data = {"prior": tmp_path / "prior.h5", "task": tmp_path / "task.h5"}
+    data = {s: {"prior": tmp_path / "prior.h5", "task": tmp_path / "task.h5"} for s in (0, 1, 2)}
     for scene, share in (("drawer", "0.55"), ("pick-place", "0.6")):
         train = _jobs(cfg, tmp_path, SCENES[scene], data)[0].commands[0]
         shares = [a for a in train if a.startswith("data.policy_task_share=")]
@@ -169,9 +188,9 @@ def test_a_report_takes_the_runs_it_lacks_from_an_earlier_report_of_the_same_set
         for method in ("no-prior", "cog"):
             _fake_run(earlier_dir, scene, method, 0, dict.fromkeys(conds, 1), 2, [(150, dict.fromkeys(conds, 0.5))])
     earlier = json.loads(json.dumps(collect_report(replace(cfg, out=str(earlier_dir)), earlier_dir,
-                                                   {"drawer-prior": 10, "pick-place-prior": 20}, 0.0)))
+                                                   {0: {"drawer-prior": 10, "pick-place-prior": 20}}, 0.0)))
     _fake_run(out, "drawer", "cog", 0, dict.fromkeys(drawer, 2), 2, [])  # retrained here: this folder's run wins
-    report = merge_report(collect_report(cfg, out, {"drawer-prior": 11}, 0.0), earlier, "earlier/results.json")
+    report = merge_report(collect_report(cfg, out, {0: {"drawer-prior": 11}}, 0.0), earlier, "earlier/results.json")
     assert report["merged"]["cells"] == {"drawer": ["no-prior"], "pick-place": ["no-prior", "cog"]}
     assert report["cells"][drawer[1]]["cog"]["rates"] == [1.0] and report["cells"][drawer[1]]["no-prior"]["rates"] == [0.5]
     assert report["cells"][pick[1]]["cog"] == earlier["cells"][pick[1]]["cog"]
@@ -179,6 +198,18 @@ def test_a_report_takes_the_runs_it_lacks_from_an_earlier_report_of_the_same_set
     assert report["dataset_transitions"] == {"drawer-prior": 11, "pick-place-prior": 20}  # this folder's own sizes stay
     md = markdown_report(report)
     assert "Taken from `earlier/results.json`" in md and "pick-place: no prior, COG" in md
+    # a merged report is a probe, labelled as such, and never a headline table
+    assert report["probe"] == "merged" and "Probe: merged." in md
+    with pytest.raises(ValueError, match="merged from earlier/results.json"):
+        write_headline(report, tmp_path / "docs" / "table.json")
+    assert not (tmp_path / "docs").exists()
+    # cells evaluated on another split cannot stand in
+    val = json.loads(json.dumps({**earlier, "split": "val"}))
+    with pytest.raises(ValueError, match="evaluated on the val episodes and this report on the test split"):
+        merge_report(collect_report(cfg, out, {}, 0.0), val, "val/results.json")
+    legacy = {k: v for k, v in earlier.items() if k != "split"}  # a report from before the split
+    with pytest.raises(ValueError, match=r"old \(pre-split\) episodes"):
+        merge_report(collect_report(cfg, out, {}, 0.0), legacy, "old/results.json")
     # runs trained differently cannot stand in: the error names the setting and both values
     other = table_config("smoke", out=str(out), methods=("no-prior", "cog"), extra_overrides=("pick-place:sac.q_lr=1e-4",))
     with pytest.raises(ValueError, match=r"trained pick-place differently \(sac.q_lr 0.0001 here, 0.0003 there\)"):
@@ -187,18 +218,66 @@ def test_a_report_takes_the_runs_it_lacks_from_an_earlier_report_of_the_same_set
         merge_report(collect_report(replace(cfg, steps=500), out, {}, 0.0), earlier, "earlier/results.json")
 
 
+def test_the_headline_table_is_one_complete_command_on_the_test_split(tmp_path):
+    conds = SCENES["pick-place"].conditions
+    cfg = table_config("smoke", out=str(tmp_path), scenes=("pick-place",), methods=("no-prior", "cog"), seeds=(0, 1))
+    for seed in (0, 1):
+        for method in ("no-prior", "cog"):
+            _fake_run(tmp_path, "pick-place", method, seed, dict.fromkeys(conds, 1 + seed), 2, [])
+    report = json.loads(json.dumps(collect_report(cfg, tmp_path, {0: {"pick-place-prior": 10}, 1: {"pick-place-prior": 12}}, 0.0)))
+    write_headline(report, tmp_path / "docs" / "table.json")
+    assert json.loads((tmp_path / "docs" / "table.json").read_text()) == report
+    assert "Final evaluation on the `test` split" in (tmp_path / "docs" / "table.md").read_text()
+    # a probe on val, or a table with a missing run, is refused
+    for problem, bad in (("on the val episodes, not the test split", {**report, "split": "val"}),
+                         (r"on the old \(pre-split\) episodes", {k: v for k, v in report.items() if k != "split"})):
+        with pytest.raises(ValueError, match=problem):
+            write_headline(bad, tmp_path / "bad.json")
+    (tmp_path / "runs" / "pick-place" / "cog" / "seed1" / "final_eval.json").unlink()
+    with pytest.raises(ValueError, match="runs are missing for 2 cells"):
+        write_headline(collect_report(cfg, tmp_path, {}, 0.0), tmp_path / "bad.json")
+    assert not (tmp_path / "bad.json").exists()
+
+
+def test_the_report_keeps_to_its_split_and_uses_the_sample_std(tmp_path):
+    conds = SCENES["pick-place"].conditions
+    cfg = table_config("smoke", out=str(tmp_path), scenes=("pick-place",), methods=("cog",), seeds=(0, 1, 2))
+    _fake_run(tmp_path, "pick-place", "cog", 0, dict.fromkeys(conds, 9), 10, [])
+    _fake_run(tmp_path, "pick-place", "cog", 1, dict.fromkeys(conds, 5), 10, [], split="val")
+    _fake_run(tmp_path, "pick-place", "cog", 2, dict.fromkeys(conds, 7), 10, [], split=None)
+    report = collect_report(cfg, tmp_path, {}, 0.0)
+    cell = report["cells"][conds[1]]["cog"]
+    assert cell["rates"] == [0.9] and cell["std"] is None  # one seed has no sample std
+    assert report["not_on_this_split"] == ["pick-place/cog/seed1", "pick-place/cog/seed2"]
+    md = markdown_report(report)
+    assert "| 0.90 (1 of 3 seeds) (0.96) |" in md and "evaluated on another split than `test`" in md
+    val = collect_report(replace(cfg, split="val"), tmp_path, {}, 0.0)
+    assert val["cells"][conds[1]]["cog"]["rates"] == [0.5] and "Probe: final evaluation on the `val` split" in markdown_report(val)
+
+
+def test_a_folder_whose_seeds_share_one_dataset_is_not_resumed(tmp_path):
+    (tmp_path / "bags" / "pick-place-prior").mkdir(parents=True)  # the layout before each seed had its own data
+    with pytest.raises(CollectionMismatch, match="share one dataset"):
+        run_table(table_config("smoke", out=str(tmp_path), scenes=("pick-place",)))
+
+
 def test_finished_runs_are_skipped_and_runs_evaluated_differently_are_evaluated_again(tmp_path):
     cfg = table_config("smoke", out=str(tmp_path), scenes=("pick-place",), methods=("no-prior", "cog"))
     conds = SCENES["pick-place"].conditions
     _fake_run(tmp_path, "pick-place", "cog", 0, dict.fromkeys(conds, 1), cfg.eval_episodes, [])
     _fake_run(tmp_path, "pick-place", "no-prior", 0, dict.fromkeys(conds, 1), cfg.eval_episodes + 3, [])
     (tmp_path / "runs" / "pick-place" / "no-prior" / "seed0" / "checkpoint.pt").touch()
-    data = {"prior": tmp_path / "prior.h5", "task": tmp_path / "task.h5"}
+    data = {0: {"prior": tmp_path / "prior.h5", "task": tmp_path / "task.h5"}}
     jobs = _jobs(cfg, tmp_path, SCENES["pick-place"], data)
     assert [j.name for j in jobs] == ["pick-place/no-prior/seed0"]
     train, evaluate = jobs[0].commands
     assert "--resume" in train  # a finished run resumes at its last step: nothing is retrained
     assert evaluate[evaluate.index("--episodes") + 1] == str(cfg.eval_episodes)
+    assert evaluate[evaluate.index("--split") + 1] == "test"
+    # a final evaluation on val (a probe's) is not the table's: evaluated again, on test
+    _fake_run(tmp_path / "val", "pick-place", "cog", 0, dict.fromkeys(conds, 1), cfg.eval_episodes, [], split="val")
+    names = [j.name for j in _jobs(replace(cfg, out=str(tmp_path / "val")), tmp_path / "val", SCENES["pick-place"], data)]
+    assert "pick-place/cog/seed0" in names
 
 
 def test_bad_table_requests_are_clear():
@@ -235,6 +314,9 @@ def test_table_command_runs_end_to_end_and_resumes(tmp_path):
     for method in ("bc", "cog"):
         cell = report["cells"]["pick_place/object_on_table"][method]
         assert cell["seeds"] == [0] and cell["episodes"] == cfg.eval_episodes
+    assert report["split"] == "test" and report["data_seeds"] == {"0": 0}
+    summary = json.loads((tmp_path / "bags" / "data_seed0" / "pick-place-prior" / "collection_summary.json").read_text())
+    assert summary["config"]["seed"] == 0 and summary["config"]["prior_profile"] == cfg.prior_profile == "paper"
     assert list((tmp_path / "videos" / "pick-place").glob("*"))  # COG's rollout videos
     before = (tmp_path / "runs" / "pick-place" / "cog" / "seed0" / "final_eval.json").stat().st_mtime
     run_table(cfg)  # everything finished: nothing is retrained

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cog_core.scripted.policies import BEHAVIOURS, PolicyConfig, make_policy
+from cog_core.scripted.policies import BEHAVIOURS, DEFAULT_PROFILE, PRIOR_PROFILES, PolicyConfig, make_policy, profile_config
 from cog_core.sim import make_env
 from cog_core.sim.conditions import BLOCKER_ASIDE_X, BLOCKER_ASIDE_Y
 
@@ -46,6 +46,62 @@ def test_noise_free_behaviours_succeed_and_end_as_the_paper_says(behaviour, cond
     else:  # every other behaviour ends with its only move-to-neutral, which leaves the hand open
         assert actions[-1][7] > 0.5 and np.all(actions[:-1, 7] < 0.5)
         assert env.arm.state().gripper_open
+
+
+@pytest.mark.parametrize("behaviour,condition", CLEAN_PAIRS)
+def test_the_paper_profiles_rules_succeed_when_the_hand_is_aligned(behaviour, condition):
+    """Straight descents and level pulls are behaviours, not sabotage: without noise and with a
+    threshold tight enough that the hand stops right over its target, every one succeeds."""
+    rules = {k: v for k, v in vars(PRIOR_PROFILES["paper"]).items() if k not in ("noise_std", "threshold_mean", "threshold_std")}
+    env, policy, _, _ = run(behaviour, condition, seed=3, threshold_mean=0.005, threshold_std=0.0, **rules)
+    assert policy.done and policy.success(env.privileged())
+
+
+def test_profiles_name_the_state_tables_settings_and_the_papers():
+    assert profile_config("state-table") == PolicyConfig()  # what the state Table 1 was collected with, unchanged
+    paper = profile_config("paper")
+    assert DEFAULT_PROFILE == "paper" and paper.noise_std == 0.2  # Algorithms 1-3: noise ~ N(0, 0.2)
+    assert (paper.threshold_mean, paper.threshold_std, paper.weak_prob) == (0.04, 0.01, 0.5)
+    assert paper.descend_straight and paper.pull_level
+    assert profile_config("paper", noise_std=0.05).noise_std == 0.05 and PRIOR_PROFILES["paper"].noise_std == 0.2
+    with pytest.raises(KeyError, match="unknown prior profile 'easy'; valid: state-table, paper"):
+        profile_config("easy")
+
+
+def test_a_straight_descent_keeps_the_alignments_error_and_a_level_pull_keeps_its_height():
+    config = PolicyConfig(noise_std=0.0, descend_straight=True, pull_level=True)
+    for behaviour, condition, phase in (("grasp", "drawer/open", "descend"), ("open_bottom", "drawer/closed", "descend")):
+        env = make_env(condition)
+        env.reset(seed=4)
+        policy = make_policy(behaviour, np.random.default_rng(4), config)
+        policy.reset(env.privileged())
+        moves = {}
+        while not policy.done:
+            before = policy.phase
+            a = policy.act(env.privileged())
+            if policy.phase == before:  # a step within one phase (not the one that moves on)
+                moves.setdefault(before, []).append(a[:3])
+            env.step(a)
+        descent = np.array(moves[phase])
+        assert np.all(descent[:, :2] == 0) and np.all(descent[:, 2] <= 0) and np.any(descent[:, 2] < 0)
+        if behaviour == "open_bottom":
+            pull = np.array(moves["move"])  # toward -y, holding the height the hand hooked at
+            assert np.all(np.abs(pull[:, 2]) < 0.1) and np.all(pull[:, 1] < -0.5)
+
+
+def test_the_paper_profile_opens_drawers_about_as_often_as_the_papers_scripts():
+    """The state table's behaviours open the bottom drawer almost every time; the paper profile's
+    about half the time (the paper: 40-50 %), from the same start states."""
+    rates = {}
+    for profile in ("state-table", "paper"):
+        wins = 0
+        for seed in range(30):
+            settings = vars(profile_config(profile)).copy()
+            env, policy, _, _ = run("open_bottom", "drawer/closed", seed, noise=settings.pop("noise_std"), **settings)
+            wins += policy.success(env.privileged())
+            env.close()
+        rates[profile] = wins / 30
+    assert rates["state-table"] >= 0.9 and 0.25 <= rates["paper"] <= 0.75, rates
 
 
 def test_stay_at_neutral_keeps_the_arm_at_its_start_pose_despite_noise():

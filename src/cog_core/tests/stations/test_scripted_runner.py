@@ -37,8 +37,18 @@ def test_same_config_records_identical_episodes_and_streams_differ(tmp_path):
     assert not np.array_equal(a[0].actions[:5], c[0].actions[:5])
 
 
+def test_each_episode_records_its_prior_profile_and_the_profile_sets_the_noise(tmp_path):
+    for profile, noise in (("paper", 0.2), ("state-table", 0.1)):
+        (ep,) = record(tmp_path, profile.replace("-", "_"), RunnerConfig(preset="drawer-task", episodes=1, seed=3, prior_profile=profile))
+        assert ep.summary["policy_params"]["prior_profile"] == profile
+        assert ep.summary["policy_params"]["noise_std"] == noise
+    (ep,) = record(tmp_path, "quiet", RunnerConfig(preset="drawer-task", episodes=1, seed=3, noise_std=0.05))
+    assert ep.summary["policy_params"] == {**ep.summary["policy_params"], "prior_profile": "paper", "noise_std": 0.05}
+
+
 def test_grasp_episodes_last_min_steps_and_hold_the_lifted_object_still(tmp_path):
-    episodes = record(tmp_path, "t", RunnerConfig(preset="drawer-task", episodes=3, seed=3, max_steps=60))
+    # the state-table profile's noise (0.1) keeps a still hand's commands far inside +-0.5
+    episodes = record(tmp_path, "t", RunnerConfig(preset="drawer-task", episodes=3, seed=3, max_steps=60, prior_profile="state-table"))
     assert all(ep.length == get_preset("drawer-task").min_steps for ep in episodes)
     assert not any(np.any(ep.actions[:, 7] > 0.5) for ep in episodes)  # no neutral move: it would open the hand
     successful = [ep for ep in episodes if ep.rewards[ep.length - 1] > 0]
@@ -51,7 +61,8 @@ def test_grasp_episodes_last_min_steps_and_hold_the_lifted_object_still(tmp_path
 
 
 def test_drawer_episodes_end_at_neutral_with_the_hand_open_and_hold_still(tmp_path):
-    cfg = RunnerConfig(preset="drawer-prior", episodes=3, seed=1, max_steps=60)
+    # the state-table profile's noise (0.1) keeps a still hand's commands far inside +-0.5
+    cfg = RunnerConfig(preset="drawer-prior", episodes=3, seed=1, max_steps=60, prior_profile="state-table")
     for ep in record(tmp_path, "p", cfg):
         neutral_at = np.flatnonzero(ep.actions[:, 7] > 0.5)
         assert len(neutral_at) == 1 or ep.policy.startswith(("grasp", "weak_grasp")), ep.policy

@@ -9,6 +9,8 @@ from pathlib import Path
 from cog_core.config import apply_overrides
 from cog_core.rl.config import OBS_MODES, SHORT_RUN_OVERRIDES, TrainConfig
 from cog_core.rl.run_dir import RunDir
+from cog_core.scripted.policies import DEFAULT_PROFILE, LEGACY_PROFILE, PRIOR_PROFILES
+from cog_core.seeds import SPLITS
 
 METHODS = ("no-prior", "bc-init", "bc", "bc-oracle", "sac", "cog")  # Table 1's column order
 METHOD_TITLES = {"no-prior": "no prior", "bc-init": "BC init", "bc": "BC all", "bc-oracle": "BC oracle", "sac": "SAC", "cog": "COG"}
@@ -72,7 +74,13 @@ class TableConfig:
     curve_episodes: int = 10  # episodes per condition per in-training evaluation
     videos: int = 2  # rollout videos per novel condition of COG's first seed
     workers: int = 2  # runs trained at once (one torch thread each), and collection workers
-    data_seed: int = 0  # seed of the scripted collection
+    # Each training seed trains on datasets of its own: training seed s collects with data seed
+    # `data_seed + s` (`data_seed_for`), so seeds do not share one draw of the data.
+    data_seed: int = 0
+    # The final evaluation's episodes (`cog_core.seeds`): "test" for the table that is reported,
+    # "val" for probes. Learning curves are always on "val".
+    split: str = "test"
+    prior_profile: str = DEFAULT_PROFILE  # how competent the scripted behaviours are (`cogrl collect --prior-profile`)
 
     def validate(self) -> None:
         """Raise ValueError for unknown scenes/methods or sizes out of range."""
@@ -84,6 +92,14 @@ class TableConfig:
                 raise ValueError(f"unknown method {m!r}; valid: {', '.join(METHODS)}")
         if not self.seeds:
             raise ValueError("give at least one seed")
+        if len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
+            raise ValueError(f"training seeds must be distinct and >= 0, got {list(self.seeds)}")
+        if self.split not in SPLITS:
+            raise ValueError(f"unknown split {self.split!r}; valid: {', '.join(SPLITS)} (test for the table, val for probes)")
+        if self.prior_profile not in PRIOR_PROFILES:
+            raise ValueError(f"unknown prior profile {self.prior_profile!r}; valid: {', '.join(PRIOR_PROFILES)}")
+        if self.data_seed < 0:
+            raise ValueError(f"data_seed must be >= 0, got {self.data_seed}")
         if self.obs not in OBS_MODES:
             raise ValueError(f"unknown observations {self.obs!r}; valid: {', '.join(OBS_MODES)}")
         for s in self.scene_steps:
@@ -99,6 +115,10 @@ class TableConfig:
         for s in self.scene_overrides:
             if s not in SCENES:
                 raise ValueError(f"unknown scene {s!r} in --set {s}:KEY=VALUE; valid: {', '.join(SCENES)}")
+
+    def data_seed_for(self, seed: int) -> int:
+        """The collection seed of training seed `seed`'s datasets."""
+        return self.data_seed + seed
 
     def steps_for(self, scene: str) -> int:
         """Gradient steps of every run on `scene`."""
@@ -171,9 +191,12 @@ def command_line(cfg: dict) -> str:
     for flag, key in (("--scenes", "scenes"), ("--methods", "methods"), ("--seeds", "seeds")):
         if tuple(cfg[key]) != tuple(getattr(base, key)):
             parts.append(f"{flag} {','.join(map(str, cfg[key]))}")
-    for flag, key in (("--obs", "obs"), ("--eval-episodes", "eval_episodes")):
-        if cfg[key] != getattr(base, key):
-            parts.append(f"{flag} {cfg[key]}")
+    # reports from before splits and profiles existed: no split to name, today's "state-table" behaviours
+    given = {**cfg, "prior_profile": cfg.get("prior_profile", LEGACY_PROFILE)}
+    for flag, key in (("--obs", "obs"), ("--eval-episodes", "eval_episodes"), ("--split", "split"),
+                      ("--prior-profile", "prior_profile")):
+        if key in given and given[key] != getattr(base, key):
+            parts.append(f"{flag} {given[key]}")
     steps = [str(cfg["steps"])] if cfg["steps"] != base.steps else []
     inherited = base.scene_steps if not steps else {}
     steps += [f"{s}={n}" for s, n in cfg.get("scene_steps", {}).items() if inherited.get(s) != n]
