@@ -49,13 +49,16 @@ TARGET_MS = {"paper": 500.0, "fast": 100.0, "state": 10.0, "state256": 10.0, "im
 CPU_DRAWER_TRANSITIONS = 15_249 + 6_000
 
 
-def make_trainer(which: str, batch: int, image_size: int, objective: str | None = None) -> Trainer:
-    """A COG trainer (past the BC warm start) on synthetic prior + task data; `objective` replaces the
-    frozen encoder's default training objective."""
+def make_trainer(which: str, batch: int, image_size: int, objective: str | None = None,
+                 frozen_hidden: tuple[int, ...] | None = None) -> Trainer:
+    """A COG trainer (past the BC warm start) on synthetic prior + task data; `objective` and
+    `frozen_hidden` replace the frozen encoder's default training objective and head widths."""
     cfg = TrainConfig(algo="cog", batch_size=batch, **SETUPS[which])
     cfg.sac.bc_warmstart_steps = 0
     if objective is not None:
         cfg.encoder.objective = objective
+    if frozen_hidden is not None:
+        cfg.net.frozen_hidden = frozen_hidden
     for key, value in NET_OVERRIDES.get(which, {}).items():
         setattr(cfg.net, key, value)
     task = synthetic_transitions(20, 50, image_size=image_size, seed=1)
@@ -255,6 +258,7 @@ def main() -> int:
     ap.add_argument("--updates", type=int, default=0, help="timed updates (default: 8 paper, 30 fast, 200 state and image-default)")
     ap.add_argument("--encoder-objective", help="image-default: the frozen encoder's training objective "
                     "(default: TrainConfig's, the one the cpu table preset uses)")
+    ap.add_argument("--frozen-hidden", help="image-default: the heads' MLP widths, e.g. 256,256 (default: TrainConfig's)")
     ap.add_argument("--cache-scale", type=float, default=0.0,
                     help="with image-default: also build a feature cache for this many times the cpu preset's drawer "
                          "data and print its size and the peak RSS (10 checks the memory target)")
@@ -277,7 +281,8 @@ def main() -> int:
     for which in [w for w in args.which.split(",") if w]:
         if which not in SETUPS:
             ap.error(f"unknown setup {which!r}; valid: {', '.join(SETUPS)}")
-        trainer = make_trainer(which, args.batch, args.image_size, args.encoder_objective)
+        hidden = tuple(int(w) for w in args.frozen_hidden.split(",")) if args.frozen_hidden else None
+        trainer = make_trainer(which, args.batch, args.image_size, args.encoder_objective, hidden)
         n = args.updates or default_updates[which]
         if which == "image-default":
             enc = trainer.cfg.encoder

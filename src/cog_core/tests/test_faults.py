@@ -40,7 +40,7 @@ from cog_core.config import ConfigError, load_config
 from cog_core.data.convert import ConvertOptions, convert_bags
 from cog_core.data.dataset import DatasetError, load_transitions
 from cog_core.files import process_alive
-from cog_core.rl.checkpoint import CheckpointError, load_checkpoint
+from cog_core.rl.checkpoint import CheckpointError, load_checkpoint, tree_digest
 from cog_core.rl.config import TrainConfig
 from cog_core.rl.data import load_train_data
 from cog_core.rl.export import export_policy
@@ -214,12 +214,21 @@ def test_a_flipped_bit_in_a_checkpoint_is_refused(world, tmp_path):
     weight = next(v for v in trainer.model.state_dict().values() if v.numel() >= 16)
     inside_weights = offset_of(ckpt, weight.numpy().tobytes()) + 8
     size = ckpt.stat().st_size
+    original = load_checkpoint(ckpt)
     for i, offset in enumerate([inside_weights, size // 3, size // 2, 2 * size // 3]):
         copy = tmp_path / f"flipped{i}.pt"
         shutil.copy(ckpt, copy)
         flip_bit(copy, offset)
-        with pytest.raises(CheckpointError):
-            load_checkpoint(copy)
+        if i == 0:  # a flip inside the weights is always refused
+            with pytest.raises(CheckpointError):
+                load_checkpoint(copy)
+            continue
+        # elsewhere, either refused or in the zip's alignment padding, which carries nothing
+        try:
+            loaded = load_checkpoint(copy)
+        except CheckpointError:
+            continue
+        assert tree_digest(loaded["model"]) == tree_digest(original["model"]) and loaded["meta"] == original["meta"]
 
 
 def test_an_export_with_damaged_or_nan_weights_is_refused(world, tmp_path):
@@ -232,7 +241,6 @@ def test_an_export_with_damaged_or_nan_weights_is_refused(world, tmp_path):
     flip_bit(damaged / "policy.pt", offset_of(damaged / "policy.pt", weights[key].numpy().tobytes()) + 8)
     with pytest.raises(ExportError, match="fails the checksum"):
         PolicyRuntime.load(damaged)
-    from cog_core.rl.checkpoint import tree_digest
 
     nan = tmp_path / "nan"
     shutil.copytree(out, nan)

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 EPILOG = """\
 examples:
   cogrl train --algo cog --prior data/drawer_prior.h5 --task data/drawer_task.h5 \\
-      --obs image --arch fast --steps 200000 --out runs/cog_drawer
+      --obs image+state --steps 60000 --out runs/cog_drawer      # frozen, pretrained encoder (default)
+  cogrl train ... --obs image+state --arch fast ...             # end to end (for a GPU)
   cogrl train --algo no-prior --task data/drawer_task.h5 --obs state --steps 20000 --out runs/np
   cogrl train --config my.yaml --set sac.policy_lr=3e-5 --set cql.alpha=5 ... --out runs/x
   cogrl train --out runs/cog_drawer --resume            # continue after Ctrl-C or a crash

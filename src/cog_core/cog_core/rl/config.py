@@ -75,7 +75,7 @@ class NetConfig:
     fast_channels: tuple[int, ...] = (16, 32, 32)  # fast: conv channels (strides 2, 2, 1)
     fast_feature_dim: int = 64  # fast: encoder output size (linear + LayerNorm + tanh)
     fast_hidden: tuple[int, ...] = (256, 256)  # fast: critic and actor MLP widths
-    frozen_hidden: tuple[int, ...] = (128, 128)  # frozen: critic and actor MLP widths on the cached features (as state_hidden; 256x256 costs ~2x)
+    frozen_hidden: tuple[int, ...] = (256, 128)  # frozen: critic and actor MLP widths on the cached features (128x128 lost the chains, 256x256 costs ~2.5x a state update: docs/results.md)
     state_hidden: tuple[int, ...] = (128, 128)  # state obs: critic and actor MLP widths (256,256 costs ~2x: ~15 ms/update)
     state_policy_hidden: tuple[int, ...] | None = None  # state obs: actor MLP widths when they differ from the critic's; None = state_hidden
     critic_layernorm: bool = True  # fast/state critics: layer norm before every hidden ReLU (stops Q divergence; the paper arch never has it)
@@ -86,15 +86,15 @@ class NetConfig:
 class EncoderConfig:
     """The `frozen` architecture: how its image encoder is trained before it is frozen and cached.
 
-    Objectives: `autoencoder` (reconstruct the datasets' own images, no labels), `contrastive`
-    (tell each image's successor in its trajectory from the rest of the batch, no labels), `e2e` (train
+    Objectives: `contrastive` (the default: tell each image's successor in its trajectory from the
+    rest of the batch, no labels), `autoencoder` (reconstruct the datasets' own images, no labels), `e2e` (train
     end-to-end like `fast` for `e2e_steps`, then freeze), `oracle` (regress the simulator's
     privileged object and drawer poses: an ablation that a real robot's data cannot run),
     `random` (never trained: a floor for comparisons).
     """
 
     objective: str = "contrastive"  # contrastive | autoencoder | e2e | oracle | random (see the class docstring)
-    steps: int = 4_000  # gradient steps of autoencoder / oracle pretraining
+    steps: int = 4_000  # gradient steps of contrastive / autoencoder / oracle pretraining
     batch_size: int = 128  # images per pretraining step
     lr: float = 1e-3  # Adam learning rate of pretraining
     decoder: str = "mlp"  # autoencoder: mlp (one hidden layer, half resolution) | conv (transposed convs, full resolution; ~4x the cost)

@@ -4,7 +4,7 @@
 let a small decoder redraw the (randomly cropped) image. Each pixel's squared error is weighted
 by how much that pixel varies over the dataset, so the arm, the drawers and the objects, a few
 percent of a 48x48 picture, count for more than the table and the wall that never change.
-`contrastive` needs no labels either: the features of an image and of the next image of its
+`contrastive` (the default) needs no labels either: the features of an image and of the next image of its
 trajectory (each randomly cropped) must pick each other out of the batch (InfoNCE with a
 bilinear similarity), so they must hold what tells states apart, the objects' positions included.
 `oracle` regresses the simulator's privileged `lowdim` vector (robot state + object and drawer

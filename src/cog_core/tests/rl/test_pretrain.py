@@ -74,7 +74,7 @@ def test_oracle_objective_on_data_without_sim_poses_is_refused(tmp_path):
     h5 = tmp_path / "task.h5"
     convert_bags([tmp_path / "bags"], h5, ConvertOptions(role="task", lowdim=False))
     cfg = load_config(TrainConfig, None, ["algo=no-prior", "obs=image+state", "arch=frozen", "encoder.objective=oracle"])
-    with pytest.raises(DataMismatch, match="encoder.objective=oracle regresses.*privileged poses.*encoder.objective=contrastive \(the default\)"):
+    with pytest.raises(DataMismatch, match=r"encoder.objective=oracle regresses.*privileged poses.*encoder.objective=contrastive \(the default\)"):
         load_train_data(cfg, h5, None)
     cfg.encoder.objective = "contrastive"
     assert load_train_data(cfg, h5, None).spec.obs == "image+state"
