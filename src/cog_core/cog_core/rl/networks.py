@@ -21,14 +21,6 @@ from torch import nn
 from cog_core.rl.config import TrainConfig
 
 
-def _linear(layer: nn.Linear, x: torch.Tensor, detach: bool) -> torch.Tensor:
-    """Apply `layer`, optionally through detached parameters (gradient only to `x`)."""
-    if not detach:
-        return layer(x)
-    bias = None if layer.bias is None else layer.bias.detach()
-    return F.linear(x, layer.weight.detach(), bias)
-
-
 class PaperTrunk(nn.Module):
     """Fig. 8 conv trunk: three 3x3/16 convs, 2x2 max-pool after the first two, ReLU.
 
@@ -217,10 +209,6 @@ class ActorCritic(nn.Module):
         if not self.shared_encoder:
             params += list(self.policy_encoder.parameters())
         return params
-
-    def bc_parameters(self) -> list[nn.Parameter]:
-        """Parameters trained by pure behaviour cloning (includes a shared encoder)."""
-        return list(self.policy_head.parameters()) + list(self.policy_encoder.parameters())
 
     def critic_parameters(self) -> list[nn.Parameter]:
         """Parameters stepped by the Q optimizer (both Q-functions and their encoders)."""
