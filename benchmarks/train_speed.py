@@ -281,7 +281,10 @@ def main() -> int:
     for which in [w for w in args.which.split(",") if w]:
         if which not in SETUPS:
             ap.error(f"unknown setup {which!r}; valid: {', '.join(SETUPS)}")
-        hidden = tuple(int(w) for w in args.frozen_hidden.split(",")) if args.frozen_hidden else None
+        try:
+            hidden = tuple(int(w) for w in args.frozen_hidden.split(",")) if args.frozen_hidden else None
+        except ValueError:
+            ap.error(f"--frozen-hidden takes comma-separated widths such as 256,128, got {args.frozen_hidden!r}")
         trainer = make_trainer(which, args.batch, args.image_size, args.encoder_objective, hidden)
         n = args.updates or default_updates[which]
         if which == "image-default":

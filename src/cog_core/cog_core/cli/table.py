@@ -42,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--methods", default=None, help=f"comma-separated subset of {','.join(METHODS)}")
     p.add_argument("--seeds", default=None, help="comma-separated training seeds (default from the preset)")
     p.add_argument("--obs", default=None, choices=OBS_MODES,
-                   help="observations of every run (default from the preset; images use the fast networks unless the preset says otherwise)")
+                   help="observations of every run (default from the preset; images use the default frozen-encoder networks unless the preset says otherwise)")
     p.add_argument("--steps", default=None, metavar="N|SCENE=N,...",
                    help="gradient steps per run: N for every scene (replacing the preset's per-scene counts), "
                         "SCENE=N for one scene, or both, e.g. 20000,pick-place=30000 (default from the preset)")

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cog_core.rl.config import TrainConfig
+from cog_core.rl.config import NetConfig, TrainConfig
 
 
 class PaperTrunk(nn.Module):
@@ -276,11 +276,16 @@ class FastModel(ActorCritic):
         encoder, self.policy_head = policy_parts(cfg, image_size, vec_dim, action_dim)
         self.q_encoders = nn.ModuleList([encoder])
         self.policy_encoder = encoder
-        self.qs = EnsembleQ(2, encoder.out_dim, action_dim, n.fast_hidden, n.critic_layernorm)
+        self.qs = EnsembleQ(2, encoder.out_dim, action_dim, self.head_widths(n), n.critic_layernorm)
         self._make_targets()
 
+    @staticmethod
+    def head_widths(net: NetConfig) -> Sequence[int]:
+        """The critics' MLP widths."""
+        return net.fast_hidden
 
-class FrozenModel(ActorCritic):
+
+class FrozenModel(FastModel):
     """The `fast` encoder trained first and then frozen; actor and critics are MLPs on its features.
 
     Until :meth:`freeze_encoder` the model trains like `FastModel` (the critics train the shared
@@ -289,17 +294,14 @@ class FrozenModel(ActorCritic):
     updates run on them; given images instead, the frozen trunk computes the same features.
     """
 
-    shared_encoder = True
-
     def __init__(self, cfg: TrainConfig, image_size: int, vec_dim: int, action_dim: int) -> None:
-        super().__init__(vec_dim, action_dim)
-        n = cfg.net
-        encoder, self.policy_head = policy_parts(cfg, image_size, vec_dim, action_dim)
-        self.q_encoders = nn.ModuleList([encoder])
-        self.policy_encoder = encoder
-        self.qs = EnsembleQ(2, encoder.out_dim, action_dim, n.frozen_hidden, n.critic_layernorm)
-        self._make_targets()
+        super().__init__(cfg, image_size, vec_dim, action_dim)
         self.register_buffer("encoder_frozen", torch.zeros((), dtype=torch.bool))
+
+    @staticmethod
+    def head_widths(net: NetConfig) -> Sequence[int]:
+        """The critics' MLP widths."""
+        return net.frozen_hidden
 
     @property
     def trunk(self) -> nn.Module:
