@@ -56,7 +56,6 @@ class DemoConfig:
     videos: int = 2  # COG rollout videos per condition (OUT/videos)
     algos: tuple[str, ...] = ("cog", "no-prior")
 
-
     def train_steps(self) -> int:
         """The gradient steps per method: `steps`, or the default for the observations."""
         return self.steps if self.steps is not None else DEFAULT_STEPS[self.obs]
