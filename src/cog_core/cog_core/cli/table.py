@@ -13,7 +13,7 @@ def _csv(text: str | None) -> tuple[str, ...] | None:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `cogrl table`."""
     from cog_core.rl.config import OBS_MODES
-    from cog_core.experiments.table1.config import METHODS, SCENES, TABLE_PRESETS
+    from cog_core.experiments.table1.config import ALL_METHODS, ORACLE_METHOD, SCENES, TABLE_PRESETS
     from cog_core.scripted.policies import PRIOR_PROFILES
     from cog_core.seeds import SPLITS
 
@@ -39,7 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", default="cpu", choices=list(TABLE_PRESETS), help="experiment size (default cpu)")
     p.add_argument("--out", default="results", help="output directory (default results)")
     p.add_argument("--scenes", default=None, help=f"comma-separated subset of {','.join(SCENES)}")
-    p.add_argument("--methods", default=None, help=f"comma-separated subset of {','.join(METHODS)}")
+    p.add_argument("--methods", default=None,
+                   help=f"comma-separated subset of {','.join(ALL_METHODS)} (default from the preset; {ORACLE_METHOD} "
+                        "is COG on privileged state from the same data, the oracle row of a table from images)")
     p.add_argument("--seeds", default=None, help="comma-separated training seeds (default from the preset)")
     p.add_argument("--obs", default=None, choices=OBS_MODES,
                    help="observations of every run (default from the preset; images use the default frozen-encoder networks unless the preset says otherwise)")

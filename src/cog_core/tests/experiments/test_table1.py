@@ -10,7 +10,7 @@ import pytest
 
 from cog_core.experiments.pipeline import CollectionMismatch
 from cog_core.experiments.stats import welch_test, wilson_interval
-from cog_core.experiments.table1.config import SCENES, command_line, parse_scales, parse_steps, table_config
+from cog_core.experiments.table1.config import ORACLE_METHOD, SCENES, command_line, parse_scales, parse_steps, table_config
 from cog_core.experiments.table1.report import collect_report, markdown_report, merge_report, write_headline, write_report
 from cog_core.experiments.table1.run import _jobs, recorded_sizes, run_table
 
@@ -79,7 +79,9 @@ def test_report_command_names_only_what_differs_from_the_preset_and_sizes_come_f
 
     assert command_line(asdict(table_config("cpu", out="results"))) == "cogrl table --preset cpu --out results"
     assert command_line(asdict(table_config("cpu", out="r", seeds=(0, 1), steps=5000))) == "cogrl table --preset cpu --seeds 0,1 --steps 5000 --out r"
-    assert command_line(asdict(table_config("cpu", out="r", obs="image+state"))) == "cogrl table --preset cpu --obs image+state --out r"
+    assert command_line(asdict(table_config("cpu", out="r", obs="image+state"))) == "cogrl table --preset cpu --out r"
+    # on state the preset's oracle row drops out by itself, so the command needs no --methods
+    assert command_line(asdict(table_config("cpu", out="r", obs="state"))) == "cogrl table --preset cpu --obs state --out r"
     tuned = table_config("cpu", out="r", extra_overrides=("sac.policy_lr=3e-4",))
     assert tuned.train_overrides[-1] == "sac.policy_lr=3e-4"  # after the preset's sac.policy_lr, so it wins
     assert command_line(asdict(tuned)) == "cogrl table --preset cpu --set sac.policy_lr=3e-4 --out r"
@@ -278,6 +280,21 @@ def test_finished_runs_are_skipped_and_runs_evaluated_differently_are_evaluated_
     _fake_run(tmp_path / "val", "pick-place", "cog", 0, dict.fromkeys(conds, 1), cfg.eval_episodes, [], split="val")
     names = [j.name for j in _jobs(replace(cfg, out=str(tmp_path / "val")), tmp_path / "val", SCENES["pick-place"], data)]
     assert "pick-place/cog/seed0" in names
+
+
+def test_the_cpu_preset_learns_from_the_camera_with_cog_on_privileged_state_as_an_oracle_row(tmp_path):
+    cfg = table_config("cpu", out=str(tmp_path), seeds=(0,))
+    assert cfg.obs == "image+state" and cfg.methods[-1] == ORACLE_METHOD
+    data = {0: {"prior": tmp_path / "prior.h5", "task": tmp_path / "task.h5"}}
+    trains = {j.name: j.commands[0] for j in _jobs(cfg, tmp_path, SCENES["drawer"], data)}
+    oracle, cog = trains[f"drawer/{ORACLE_METHOD}/seed0"], trains["drawer/cog/seed0"]
+    assert oracle[oracle.index("--algo") + 1] == "cog" and oracle[oracle.index("--obs") + 1] == "state"
+    assert oracle[oracle.index("--out") + 1].endswith(f"{ORACLE_METHOD}/seed0")  # its own runs, beside COG's
+    assert cog[cog.index("--obs") + 1] == "image+state"
+    assert [o for o in oracle if "=" in o] == [o for o in cog if "=" in o]  # same training settings otherwise
+    assert ORACLE_METHOD not in table_config("cpu", obs="state").methods  # it would repeat cog
+    with pytest.raises(ValueError, match="oracle row of a table from images"):
+        table_config("cpu", obs="state", methods=("cog", ORACLE_METHOD))
 
 
 def test_bad_table_requests_are_clear():

@@ -23,8 +23,9 @@ import numpy as np
 from cog_core.config import apply_overrides
 from cog_core.experiments.stats import welch_test, wilson_interval
 from cog_core.experiments.table1.config import (
+    ALL_METHODS,
     METHOD_TITLES,
-    METHODS,
+    ORACLE_METHOD,
     PAPER_SEEDS,
     PAPER_TABLE1,
     SCENES,
@@ -241,13 +242,16 @@ def _data_line(report: dict) -> str:
 def markdown_report(report: dict) -> str:
     """The Table-1-style markdown: ours (mean ± sample std over seeds) with the paper's value in brackets."""
     cfg = report["config"]
-    methods = [m for m in METHODS if m in cfg["methods"]]
+    methods = [m for m in ALL_METHODS if m in cfg["methods"]]
     lines = [
         f"# Table 1 in the built-in simulator (preset `{cfg['preset']}`)", "",
         *_protocol_lines(report),
         "Success at the final step of the episode, mean ± sample std over seeds "
         f"({', '.join(map(str, cfg['seeds']))}), {cfg['eval_episodes']} episodes per seed and condition; "
-        "the paper's value in brackets. Conditions marked * are not in the task data.", "",
+        "the paper's value in brackets. Conditions marked * are not in the task data."
+        + (f" {METHOD_TITLES[ORACLE_METHOD]}: COG trained on the same datasets from privileged state (object and drawer "
+           "poses), an oracle that shows what learning from the camera costs, not a policy a robot can run."
+           if ORACLE_METHOD in cfg["methods"] and cfg["obs"] != "state" else ""), "",
         "| scene / initial condition | " + " | ".join(METHOD_TITLES[m] for m in methods) + " |",
         "|---|" + "---|" * len(methods),
     ]
@@ -315,7 +319,7 @@ def plot_curves(report: dict, out: Path) -> list[Path]:
     for scene in (SCENES[s] for s in cfg["scenes"]):
         fig, axes = plt.subplots(1, len(scene.conditions), figsize=(4.2 * len(scene.conditions), 3.4), squeeze=False)
         for ax, cond in zip(axes[0], scene.conditions):
-            for m in (m for m in METHODS if m in cfg["methods"]):
+            for m in (m for m in ALL_METHODS if m in cfg["methods"]):
                 c = report["curves"][cond][m]
                 if not c["steps"]:
                     continue
@@ -324,7 +328,7 @@ def plot_curves(report: dict, out: Path) -> list[Path]:
                 with warnings.catch_warnings():  # steps that no seed evaluated stay NaN (gaps in the line)
                     warnings.simplefilter("ignore", RuntimeWarning)
                     mean, low, high = np.nanmean(ys, axis=0), np.nanmin(ys, axis=0), np.nanmax(ys, axis=0)
-                ax.plot(steps, mean, label=METHOD_TITLES[m], lw=2 if m == "cog" else 1.2)
+                ax.plot(steps, mean, label=METHOD_TITLES[m], lw=2 if m == "cog" else 1.2, ls="--" if m == ORACLE_METHOD else "-")
                 ax.fill_between(steps, low, high, alpha=0.15)
             ax.set_title(cond, fontsize=10)
             ax.set_xlabel("gradient steps")

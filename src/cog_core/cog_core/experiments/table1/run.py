@@ -24,7 +24,7 @@ from cog_core.experiments.pipeline import (
     run_jobs,
     train_command,
 )
-from cog_core.experiments.table1.config import METHODS, SCENES, Scene, TableConfig, run_dir
+from cog_core.experiments.table1.config import ALL_METHODS, SCENES, Scene, TableConfig, run_dir
 from cog_core.experiments.table1.report import collect_report, final_split, write_report
 from cog_core.rl.run_dir import RunDir
 
@@ -77,7 +77,7 @@ def _evaluated(run: RunDir, scene: Scene, episodes: int, split: str) -> bool:
 def _jobs(cfg: TableConfig, out: Path, scene: Scene, data: dict[int, dict[str, Path]]) -> list[Job]:
     jobs = []
     # Seed by seed, COG and no-prior first: an interrupted experiment has whole tables of early seeds.
-    order = sorted(cfg.methods, key=lambda m: (m not in ("cog", "no-prior"), METHODS.index(m) if m != "cog" else -1))
+    order = sorted(cfg.methods, key=lambda m: (m not in ("cog", "no-prior"), ALL_METHODS.index(m) if m != "cog" else -1))
     for seed in cfg.seeds:
         for method in order:
             run = run_dir(out, scene.name, method, seed)
@@ -86,7 +86,8 @@ def _jobs(cfg: TableConfig, out: Path, scene: Scene, data: dict[int, dict[str, P
             resume = run.checkpoint.is_file()
             overrides = [*cfg.overrides_for(scene.name), f"eval_interval={cfg.curve_interval}", f"ckpt_interval={cfg.curve_interval}"]
             steps = cfg.steps_for(scene.name)
-            train = train_command(method, data[seed]["task"], data[seed]["prior"], cfg.obs, steps, seed, run.path, overrides,
+            algo, obs = cfg.algo_and_obs(method)
+            train = train_command(algo, data[seed]["task"], data[seed]["prior"], obs, steps, seed, run.path, overrides,
                                   scene.conditions, cfg.curve_episodes, resume=resume)
             evaluate = cogrl_command("eval", "--run", str(run.path), "--conditions", ",".join(scene.conditions),
                                      "--episodes", str(cfg.eval_episodes), "--split", cfg.split, "--json", str(run.final_eval))
