@@ -7,6 +7,7 @@ import argparse
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `cogrl collect`."""
+    from cog_core.cli.executor_args import add_executor_arguments
     from cog_core.scripted.policies import DEFAULT_PROFILE, PRIOR_PROFILES
     from cog_core.scripted.presets import PRESETS
 
@@ -19,13 +20,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "Run noisy scripted behaviours in the built-in simulator and log every control step as a "
             "cog_msgs/Step to rosbag2 (one bag directory per worker under --out).\n\npresets:\n" + presets
         ),
-        epilog="example: cogrl collect --preset drawer-prior --scale 0.01 --workers 2 --out data/bags/drawer_prior",
+        epilog="example: cogrl collect --preset drawer-prior --scale 0.01 --workers 2 --out data/bags/drawer_prior\n"
+               "         cogrl collect --preset drawer-prior --scale 1 --workers 64 --executor ray --ray-address auto "
+               "--out /shared/bags/drawer_prior    (a Ray cluster; --out on a shared filesystem)",
     )
     p.add_argument("--preset", required=True, choices=sorted(PRESETS), help="dataset recipe")
     p.add_argument("--out", required=True, help="output directory (must be new or empty)")
     p.add_argument("--scale", type=float, default=0.01, help="fraction of the paper-scale episode count (default 0.01)")
     p.add_argument("--episodes", type=int, default=None, help="exact episode count (overrides --scale)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes, one bag directory each")
+    p.add_argument("--workers", type=int, default=1, help="workers (processes or Ray tasks), one bag directory each")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--prior-profile", default=DEFAULT_PROFILE, choices=sorted(PRIOR_PROFILES),
                    help=f"how competent the scripted behaviours are (default {DEFAULT_PROFILE}: the paper's noise and rules, "
@@ -37,6 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--storage", default="mcap", choices=("mcap", "sqlite3"), help="rosbag2 storage plugin")
     p.add_argument("--max-steps", type=int, default=60, help="cap on one scripted episode's length")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_executor_arguments(p, "collection workers")
     p.set_defaults(func=run)
 
 
@@ -46,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     import signal
 
     from cog_core.cli import UserError, check_output_dir
+    from cog_core.cli.executor_args import executor_session, executor_spec
     from cog_core.experiments.collect import CollectConfig, collect, print_summary
 
     cfg = CollectConfig(
@@ -57,8 +62,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise UserError(str(err)) from None
     check_output_dir(args.out)
+    executor = executor_spec(args)
     try:
-        summary = collect(cfg, progress=not args.quiet)
+        with executor_session(executor, f"the bags of the workers that finished are complete in {args.out}"):
+            summary = collect(cfg, progress=not args.quiet, executor=executor)
     except FileExistsError as err:
         raise UserError(str(err)) from None
     print_summary(summary)

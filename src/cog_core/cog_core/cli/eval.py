@@ -7,6 +7,7 @@ import argparse
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `cogrl eval`."""
+    from cog_core.cli.executor_args import add_executor_arguments
     from cog_core.seeds import MAX_EVAL_SEED, SPLITS
 
     p = sub.add_parser(
@@ -19,13 +20,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "on the fly) or an export directory from `cogrl export`."
         ),
         epilog="example: cogrl eval --run runs/cog_drawer --conditions drawer/closed,drawer/open --episodes 250 --workers 2 --json results.json\n"
+               "         cogrl eval --run runs/cog_drawer --conditions drawer/closed --episodes 2000 --workers 40 --executor ray --ray-address auto\n"
                "         cogrl eval --run runs/cog_drawer --conditions drawer/closed --split test --episodes 250    (final numbers only)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--run", required=True, help="run directory (checkpoint.pt) or policy export directory (policy.json)")
     p.add_argument("--conditions", required=True, help="comma-separated initial conditions (see `cogrl envs`)")
     p.add_argument("--episodes", type=int, default=50, help="episodes per condition (paper: 250)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p.add_argument("--workers", type=int, default=1, help="chunks the episodes are dealt to (worker processes or Ray tasks)")
     p.add_argument("--split", default="val", choices=SPLITS,
                    help="evaluation episodes: val (default) for everything done while developing, test for final "
                         "numbers only; both are disjoint from every training episode")
@@ -34,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", default=None, help="write the results to this JSON file")
     p.add_argument("--videos", type=int, default=0, help="record this many rollout videos per condition")
     p.add_argument("--video-dir", default=None, help="where videos go (default: <run>/videos)")
+    add_executor_arguments(p, "evaluation chunks")
     p.set_defaults(func=run)
 
 
@@ -42,12 +45,16 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from cog_core.cli import UserError
+    from cog_core.cli.executor_args import executor_session, executor_spec
     from cog_core.experiments.evaluate import evaluate, print_results, write_results
 
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     video_dir = args.video_dir or (str(Path(args.run) / "videos") if args.videos else None)
+    executor = executor_spec(args)
     try:
-        results = evaluate(args.run, conditions, args.episodes, args.workers, args.seed, video_dir, args.videos, split=args.split)
+        with executor_session(executor, "nothing was written"):
+            results = evaluate(args.run, conditions, args.episodes, args.workers, args.seed, video_dir, args.videos,
+                               split=args.split, executor=executor)
     except (FileNotFoundError, KeyError, ValueError) as err:
         raise UserError(str(err).strip("'\"")) from None
     print_results(results, title=f"evaluation of {args.run} ({args.split} split, seed {args.seed})")

@@ -8,6 +8,7 @@ import textwrap
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `cogrl finetune`."""
+    from cog_core.rl.device import DEVICE_HELP
     from cog_core.rl.finetune import FinetuneConfig
 
     d = FinetuneConfig()
@@ -46,6 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prior", default=None, help="prior dataset (default: the one the run was trained on)")
     p.add_argument("--task", default=None, help="task dataset (default: the one the run was trained on)")
     p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--device", default=None, help=f"where to train: {DEVICE_HELP} (default: the run's setting, normally auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -58,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from cog_core.data.dataset import DatasetError, check_roles
     from cog_core.rl.checkpoint import CheckpointError, checkpoint_config, load_checkpoint
     from cog_core.rl.data import DataMismatch, load_train_data, run_dataset
+    from cog_core.rl.device import resolve_device
     from cog_core.rl.finetune import FinetuneConfig, Finetuner
     from cog_core.rl.run_dir import RunDir
     from cog_core.rl.trainer import Trainer
@@ -71,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
         ft_cfg.validate()
         meta = load_checkpoint(ckpt)["meta"]
         cfg = checkpoint_config(ckpt, meta)
+        if args.device is not None:
+            cfg.device = args.device
+            cfg.validate()
+        resolve_device(cfg.device)  # DeviceError (a ValueError) for a GPU this machine lacks
     except KeyError as err:
         raise UserError(str(err).strip("'\"")) from None
     except ValueError as err:

@@ -12,7 +12,9 @@ def _csv(text: str | None) -> tuple[str, ...] | None:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `cogrl table`."""
+    from cog_core.cli.executor_args import add_executor_arguments
     from cog_core.rl.config import OBS_MODES
+    from cog_core.rl.device import DEVICE_HELP
     from cog_core.experiments.table1.config import ALL_METHODS, ORACLE_METHOD, SCENES, TABLE_PRESETS
     from cog_core.scripted.policies import PRIOR_PROFILES
     from cog_core.seeds import SPLITS
@@ -32,7 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ),
         epilog="example: cogrl table --preset cpu --out results/ --headline docs/results/table_image.json    (the table: test split)\n"
                "         cogrl table --preset cpu --seeds 3,4 --split val --out probes/share60 --set drawer:data.policy_task_share=0.6    (a probe)\n"
-               "         cogrl table --preset paper --out results_paper/ --workers 8    (a GPU machine)\n"
+               "         cogrl table --preset paper --out /shared/results_paper --device cuda --executor ray --ray-address auto    "
+               "(a Ray cluster of GPU machines: one GPU per run; docs/scaling.md)\n"
                "         cogrl table --report-only --out probes/drawer --merge probes/both/results.json    (a merged probe)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -53,7 +56,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "(default from the preset; a missing TASK keeps the preset's). A new size needs a new --out: "
                         "finished collections are reused only at the size they were made")
     p.add_argument("--eval-episodes", type=int, default=None, help="final evaluation episodes per condition")
-    p.add_argument("--workers", type=int, default=None, help="runs trained at once, one CPU thread each (default 2)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="collection workers, and runs trained at once with the local executor, one CPU thread each "
+                        "(default 2; under Ray as many runs train at once as the cluster has CPUs, or GPUs with --device cuda)")
+    p.add_argument("--device", default=None, help=f"where every run trains: {DEVICE_HELP} (default auto)")
     p.add_argument("--set", action="append", default=[], metavar="[SCENE:]KEY=VALUE",
                    help="override a training config field of every run, after the preset's own (repeatable), "
                         "e.g. --set sac.policy_lr=3e-4; prefix a scene to change only its runs, "
@@ -69,6 +75,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "docs/results/table_image.json); refused for merged reports, probes on val and tables with "
                         "missing runs")
     p.add_argument("--report-only", action="store_true", help="only rebuild the report from finished runs in OUT")
+    add_executor_arguments(p, "collection workers and the runs (train + evaluate)")
     p.add_argument("--merge", default=None, metavar="RESULTS_JSON",
                    help="with --report-only: take the scenes' methods that have no finished run in OUT from an earlier "
                         "report of the same settings and split (checked). The result is a probe, labelled "
@@ -98,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from cog_core.cli import UserError
+    from cog_core.cli.executor_args import executor_session, executor_spec
+    from cog_core.experiments.executors import ExecutorError, check_ray_device
     from cog_core.experiments.pipeline import CollectionMismatch
+    from cog_core.rl.device import DeviceError, resolve_device
     from cog_core.experiments.table1.config import parse_scales, parse_steps, table_config
     from cog_core.experiments.table1.report import collect_report, merge_report, write_headline, write_report
     from cog_core.experiments.table1.run import recorded_sizes, refuse_shared_data, run_table
@@ -111,9 +121,17 @@ def run(args: argparse.Namespace) -> int:
             seeds=None if seeds is None else tuple(int(s) for s in seeds), obs=args.obs, steps=steps, scene_steps=scene_steps,
             scene_scales=parse_scales(args.scale) if args.scale is not None else None,
             eval_episodes=args.eval_episodes, workers=args.workers, extra_overrides=tuple(args.set),
-            split=args.split, prior_profile=args.prior_profile,
+            split=args.split, prior_profile=args.prior_profile, device=args.device,
         )
     except ValueError as err:
+        raise UserError(str(err)) from None
+    executor = executor_spec(args)
+    try:
+        if executor.is_ray:
+            check_ray_device(cfg.device)
+        elif not args.report_only:
+            resolve_device(cfg.device)  # the runs train here: a missing GPU is one line now, not a failed run each
+    except (DeviceError, ExecutorError) as err:
         raise UserError(str(err)) from None
     if args.merge and not args.report_only:
         raise UserError("--merge only rebuilds a report: add --report-only (a full run trains every missing run itself)")
@@ -143,7 +161,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         t = time.perf_counter()
         try:
-            report = run_table(cfg)
+            with executor_session(executor, f"finished runs are kept in {cfg.out}: run the command again to resume"):
+                report = run_table(cfg, executor)
         except CollectionMismatch as err:
             raise UserError(str(err)) from None
         print(f"total {(time.perf_counter() - t) / 60:.1f} min")

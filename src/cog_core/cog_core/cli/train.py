@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cog_core.cli import UserError
 
@@ -30,14 +30,15 @@ bc-oracle (BC on successful task episodes), bc-init (BC on prior, then CQL on ta
 the checkpoint and exits; --resume continues exactly where it stopped. --resume refuses flags
 that contradict the run (another --algo, --obs, --set cql.alpha=...) and datasets whose
 content differs from the run's (--allow-data-change accepts them); --steps, --threads,
---eval-conditions/--eval-episodes and --set log_interval/eval_interval/ckpt_interval=N are
-applied, and said. The datasets' checksums are verified on load (--no-verify skips that).
+--device, --eval-conditions/--eval-episodes and --set log_interval/eval_interval/ckpt_interval=N
+are applied, and said. The datasets' checksums are verified on load (--no-verify skips that).
 The run directory gets config.yaml, metrics.csv, eval.jsonl, tb/ (TensorBoard), checkpoint.pt."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register `train`."""
     from cog_core.rl.config import ALGOS, ARCHS, OBS_MODES
+    from cog_core.rl.device import DEVICE_HELP
 
     p = subparsers.add_parser(
         "train", help="train COG (CQL) or a baseline policy offline from datasets",
@@ -56,6 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--batch-size", type=int, help="batch size (default 256)")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    p.add_argument("--device", help=f"where to train: {DEVICE_HELP} (default auto; --resume may move a run to another device)")
     p.add_argument("--config", help="YAML file of TrainConfig fields")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field (repeatable)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
@@ -72,7 +74,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _overrides(args: argparse.Namespace) -> list[str]:
     out = []
     for flag, key in (("algo", "algo"), ("obs", "obs"), ("arch", "arch"), ("steps", "steps"), ("seed", "seed"),
-                      ("batch_size", "batch_size"), ("threads", "threads")):
+                      ("batch_size", "batch_size"), ("threads", "threads"), ("device", "device")):
         value = getattr(args, flag)
         if value is not None:
             out.append(f"{key}={value}")
@@ -111,7 +113,7 @@ def _resume_defaults(args: argparse.Namespace, meta: dict, out: Path) -> str | N
     return None
 
 
-def _resume_config(args: argparse.Namespace, ckpt: Path, meta: dict) -> tuple[TrainConfig, dict[str, int]]:
+def _resume_config(args: argparse.Namespace, ckpt: Path, meta: dict) -> tuple[TrainConfig, dict[str, Any]]:
     """The run's config with what --resume may change applied, and those changes; UserError
     naming every flag that contradicts the run."""
     import yaml
@@ -167,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
     from cog_core.rl.checkpoint import CheckpointError, load_checkpoint
     from cog_core.rl.config import TrainConfig
     from cog_core.rl.data import DataMismatch, load_train_data
+    from cog_core.rl.device import DeviceError, resolve_device
     from cog_core.rl.evaluation import sim_eval_fn
     from cog_core.files import atomic_write_text
     from cog_core.rl.run_dir import RunDir
@@ -178,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
     run = RunDir(out)
     ckpt = run.checkpoint
     console = Console(stderr=True)
-    changes: dict[str, int] = {}
+    changes: dict[str, Any] = {}
     eval_note = None
     try:
         if args.resume:
@@ -210,6 +213,10 @@ def run(args: argparse.Namespace) -> int:
 
         print(yaml.safe_dump(to_dict(cfg), sort_keys=False), end="")
         return 0
+    try:
+        resolve_device(cfg.device)  # before any data is loaded: a missing GPU is one clear line
+    except DeviceError as err:
+        raise UserError(str(err)) from None
     if args.task is None:
         raise UserError("--task is required (the task dataset .h5)")
     if cfg.needs_prior and args.prior is None:
@@ -247,7 +254,7 @@ def run(args: argparse.Namespace) -> int:
         console.print("--allow-data-change: continuing on the datasets given, whatever the run was trained on")
     prov = data.provenance()
     console.print(
-        f"[bold]{cfg.algo}[/] obs={cfg.obs} arch={cfg.arch if cfg.obs != 'state' else 'mlp'} "
+        f"[bold]{cfg.algo}[/] obs={cfg.obs} arch={cfg.arch if cfg.obs != 'state' else 'mlp'} device={trainer.device} "
         f"rows={prov['rows_per_phase']} from step {trainer.step} to {cfg.steps}"
     )
     result = trainer.train(progress=not args.quiet)

@@ -27,17 +27,19 @@ import math
 import multiprocessing as mp
 import os
 import queue
+import shutil
 import signal
 import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from cog_core.experiments.executors import LOCAL, ExecutorSpec, Task, run_tasks
 from cog_core.files import DiskFull, atomic_write_text
 from cog_core.scripted.policies import DEFAULT_PROFILE, PRIOR_PROFILES
 from cog_core.scripted.presets import get_preset
@@ -173,11 +175,12 @@ def _die_with_parent(parent_pid: int, stop: _StopRequest) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _worker(cfg: CollectConfig, worker: int, n_episodes: int, results: Any, finish: Any, parent_pid: int) -> None:
-    """Collect `n_episodes` into `<out>/worker_NN`, reporting each episode on `results`; stop after
-    the current episode once `finish` is set, or at the next step on SIGTERM / parent death."""
-    stop = _StopRequest()
-    _die_with_parent(parent_pid, stop)
+def _record_episodes(cfg: CollectConfig, worker: int, n_episodes: int, on_episode: Callable[[EpisodeResult], None],
+                     finish: Callable[[], bool] = lambda: False, stop: Callable[[], str | None] = lambda: None) -> None:
+    """Collect worker `worker`'s `n_episodes` into `<out>/worker_NN` (the episodes of seed stream
+    `worker`: the same whichever executor runs it), calling `on_episode` after each is durable; stop
+    after the current episode once `finish()` is true, or at the next step once `stop()` gives a
+    reason (the episode in progress is aborted). DiskFull when the disk fills."""
     os.environ.setdefault("MUJOCO_GL", "egl")
     from cog_core.bag import BagRecorder
     from cog_core.stations.scripted_runner import RunnerConfig, ScriptedRunner
@@ -193,25 +196,52 @@ def _worker(cfg: CollectConfig, worker: int, n_episodes: int, results: Any, fini
                          custom_data={"cog.preset": preset.name, "cog.role": preset.role,
                                       "cog.prior_profile": cfg.prior_profile}) as recorder:
             runner = ScriptedRunner(station, recorder, run_cfg)
-            while runner.remaining and not finish.is_set() and stop.reason is None:
+            while runner.remaining and not finish() and stop() is None:
                 before = recorder.bytes_written
                 runner.begin()
                 done = False
-                while not done and stop.reason is None:
+                while not done and stop() is None:
                     _, done = runner.step()
                 if not done:
-                    runner.abort(f"collector stopped ({stop.reason})")
+                    runner.abort(f"collector stopped ({stop()})")
                     break
                 ep = runner.finish()
-                results.put(EpisodeResult(worker, ep.behaviour, ep.condition, ep.steps, ep.behaviour_success, ep.success,
-                                          recorder.bytes_written - before))
+                on_episode(EpisodeResult(worker, ep.behaviour, ep.condition, ep.steps, ep.behaviour_success, ep.success,
+                                         recorder.bytes_written - before))
+    finally:
+        station.close()
+
+
+def _worker(cfg: CollectConfig, worker: int, n_episodes: int, results: Any, finish: Any, parent_pid: int) -> None:
+    """A local worker process: `_record_episodes`, reporting each episode on `results`; stop after
+    the current episode once `finish` is set, or at the next step on SIGTERM / parent death."""
+    stop = _StopRequest()
+    _die_with_parent(parent_pid, stop)
+    try:
+        _record_episodes(cfg, worker, n_episodes, results.put, finish.is_set, lambda: stop.reason)
     except DiskFull as err:
         results.put(WorkerFailure(worker, str(err.path), err.needed))
         sys.exit(3)
     finally:
-        station.close()
         if stop.reason == "parent gone":
             results.cancel_join_thread()  # nobody reads the queue any more: do not wait to flush it
+
+
+def _collect_task(payload: tuple[CollectConfig, int, int], report: Callable[[int], None]) -> list[EpisodeResult]:
+    """One collection worker as an executor task (`executors.run_tasks`): its episode range into its
+    own bag directory, started again from scratch when an earlier attempt of it left one."""
+    cfg, worker, n_episodes = payload
+    out = Path(cfg.out) / f"worker_{worker:02d}"
+    if out.exists():  # an attempt that was killed (Ray retries it): its bags would hold the range twice
+        shutil.rmtree(out)
+    episodes: list[EpisodeResult] = []
+
+    def on_episode(result: EpisodeResult) -> None:
+        episodes.append(result)
+        report(len(episodes))
+
+    _record_episodes(cfg, worker, n_episodes, on_episode)
+    return episodes
 
 
 @contextmanager
@@ -229,26 +259,80 @@ def _parent_signals(on_signal: Any) -> Iterator[None]:
             signal.signal(s, handler)
 
 
-def collect(cfg: CollectConfig, progress: bool = True) -> CollectionSummary:
+def collect(cfg: CollectConfig, progress: bool = True, executor: ExecutorSpec = LOCAL) -> CollectionSummary:
     """Run a collection; returns the summary (also written to `<out>/collection_summary.json`).
-    See the module docstring for what signals to the parent do; a full disk raises `DiskFull`."""
+    See the module docstring for what signals to the parent do; a full disk raises `DiskFull`.
+    With a Ray `executor` each worker is a Ray task (`_collect_task`) that writes the same bags;
+    Ray retries a worker whose process died, from the start of its range; `TaskFailed` when one
+    still fails (the other workers' bags are complete)."""
     cfg.validate()
+    executor.validate()
     preset = get_preset(cfg.preset)
     out = Path(cfg.out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"output directory {out} is not empty; choose a new --out (bags are never overwritten)")
     total = cfg.episodes if cfg.episodes is not None else max(1, preset.episodes(cfg.scale))
     counts = [c for c in _split(total, cfg.workers) if c > 0]
+    stats: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # episodes, behaviour ok, task ok, steps
+    summary = CollectionSummary(preset=preset.name, requested=total, prior_profile=cfg.prior_profile)
+    episode_bytes = 0
+
+    def tally(r: EpisodeResult) -> None:
+        nonlocal episode_bytes
+        s = stats[(r.behaviour, r.condition)]
+        s[0] += 1
+        s[1] += int(r.behaviour_success)
+        s[2] += int(r.task_success)
+        s[3] += r.steps
+        summary.episodes += 1
+        summary.transitions += r.steps
+        episode_bytes += r.bytes
+
+    t0 = time.perf_counter()
+    signals: list[str] = []
+    failure: WorkerFailure | None = None
+    if executor.is_ray:
+        on_nodes = replace(cfg, out=str(out.resolve()))  # the tasks' working directories are not ours
+        tasks = [Task(f"collection worker {w}", _collect_task, (on_nodes, w, n), units=n,
+                      outputs=lambda _, w=w: [out / f"worker_{w:02d}"])  # type: ignore[misc]
+                 for w, n in enumerate(counts)]
+        for episodes in run_tasks(executor, tasks, f"collect {preset.name}", "ep", progress):
+            for r in episodes:
+                tally(r)
+    else:
+        failure = _collect_locally(cfg, counts, tally, signals, progress, lambda: summary)
+    summary.seconds = time.perf_counter() - t0
+    summary.bag_dirs = [str(out / f"worker_{w:02d}") for w in range(len(counts))]
+    if signals and summary.episodes < total:
+        summary.interrupted = signals[0]
+    for (beh, cond), (n, ok, task_ok, steps) in sorted(stats.items()):
+        summary.per_behaviour[f"{beh} @ {cond}"] = {
+            "episodes": n,
+            "behaviour_success_rate": ok / n,
+            "task_success_rate": task_ok / n,
+            "mean_length": steps / n,
+        }
+    if failure is not None:
+        per_episode = episode_bytes // max(summary.episodes, 1) or (failure.needed or 0)
+        raise DiskFull(failure.path, max(failure.needed or 0, per_episode * (total - summary.episodes)) or None,
+                       note=f"the {summary.episodes} episodes finished before are complete in {out}")
+    record = {"config": asdict(cfg), **asdict(summary)}
+    atomic_write_text(out / "collection_summary.json", json.dumps(record, indent=2))
+    return summary
+
+
+def _collect_locally(cfg: CollectConfig, counts: list[int], tally: Callable[[EpisodeResult], None], signals: list[str],
+                     progress: bool, so_far: Callable[[], CollectionSummary]) -> WorkerFailure | None:
+    """The local executor: one spawned worker process per entry of `counts`, each episode passed to
+    `tally` as it arrives; the signals received are appended to `signals`. Returns the first
+    worker's disk failure, if any (RuntimeError when a worker died otherwise)."""
+    out = Path(cfg.out)
     ctx = mp.get_context("spawn")
     results = ctx.Queue()
     finish = ctx.Event()  # workers stop after their current episode
     procs = [ctx.Process(target=_worker, args=(cfg, w, n, results, finish, os.getpid()), daemon=True)
              for w, n in enumerate(counts)]
-    stats: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # episodes, behaviour ok, task ok, steps
-    summary = CollectionSummary(preset=preset.name, requested=total, prior_profile=cfg.prior_profile)
-    signals: list[str] = []
     failure: WorkerFailure | None = None
-    episode_bytes = 0
 
     def stop_now() -> None:
         finish.set()
@@ -271,7 +355,7 @@ def collect(cfg: CollectConfig, progress: bool = True) -> CollectionSummary:
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=total, unit="ep", desc=f"collect {preset.name}", dynamic_ncols=True, mininterval=0.5)
+            bar = tqdm(total=sum(counts), unit="ep", desc=f"collect {cfg.preset}", dynamic_ncols=True, mininterval=0.5)
         try:
             while True:
                 try:
@@ -291,16 +375,10 @@ def collect(cfg: CollectConfig, progress: bool = True) -> CollectionSummary:
                     failure = failure or r
                     stop_now()
                     continue
-                s = stats[(r.behaviour, r.condition)]
-                s[0] += 1
-                s[1] += int(r.behaviour_success)
-                s[2] += int(r.task_success)
-                s[3] += r.steps
-                summary.episodes += 1
-                summary.transitions += r.steps
-                episode_bytes += r.bytes
+                tally(r)
                 ok_total += int(r.behaviour_success)
                 if bar is not None:
+                    summary = so_far()
                     elapsed = time.perf_counter() - t0
                     bar.set_postfix(trans_s=f"{summary.transitions / max(elapsed, 1e-9):.0f}", success=f"{ok_total / summary.episodes:.2f}")
                     bar.update(1)
@@ -313,24 +391,7 @@ def collect(cfg: CollectConfig, progress: bool = True) -> CollectionSummary:
                 if p.is_alive():
                     p.kill()
                     p.join(timeout=5)
-    summary.seconds = time.perf_counter() - t0
-    summary.bag_dirs = [str(out / f"worker_{w:02d}") for w in range(len(counts))]
-    if signals and summary.episodes < total:
-        summary.interrupted = signals[0]
-    for (beh, cond), (n, ok, task_ok, steps) in sorted(stats.items()):
-        summary.per_behaviour[f"{beh} @ {cond}"] = {
-            "episodes": n,
-            "behaviour_success_rate": ok / n,
-            "task_success_rate": task_ok / n,
-            "mean_length": steps / n,
-        }
-    if failure is not None:
-        per_episode = episode_bytes // max(summary.episodes, 1) or (failure.needed or 0)
-        raise DiskFull(failure.path, max(failure.needed or 0, per_episode * (total - summary.episodes)) or None,
-                       note=f"the {summary.episodes} episodes finished before are complete in {out}")
-    record = {"config": asdict(cfg), **asdict(summary)}
-    atomic_write_text(out / "collection_summary.json", json.dumps(record, indent=2))
-    return summary
+    return failure
 
 
 def print_summary(summary: CollectionSummary) -> None:

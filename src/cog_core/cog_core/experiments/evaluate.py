@@ -1,7 +1,7 @@
 """Policy evaluation in the simulator: success at the final step, per condition, with 95% CIs.
 
-Episodes are spread over worker processes (each loads the exported policy once and pins
-torch to one thread). Episode seeds are fixed per (split, evaluation seed, condition, episode
+Episodes are spread over worker processes or Ray tasks (`executors`; each chunk loads the
+exported policy once and pins torch to one thread). Episode seeds are fixed per (split, evaluation seed, condition, episode
 index) (`cog_core.seeds`), so a result depends neither on the number of workers nor on which
 other conditions are evaluated with it. The `val` split is for everything done while
 developing, `test` for final numbers only; both are disjoint from every training episode.
@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing as mp
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import imageio.v2 as imageio
 import numpy as np
 
+from cog_core.experiments.executors import LOCAL, ExecutorSpec, Task, run_tasks
 from cog_core.experiments.stats import wilson_interval
 from cog_core.files import atomic_write_text
 from cog_core.rl.export import export_policy
@@ -60,16 +60,28 @@ def _write_video(frames: list[Any], path: Path, fps: int) -> Path:
         return gif
 
 
-def _worker(args: tuple) -> list[dict[str, Any]]:
-    policy_dir, jobs, video_dir, video_size = args
+def _load_policy(files: dict[str, bytes]) -> Any:
+    """A `PolicyRuntime` from an export's files (name -> bytes), checked as `PolicyRuntime.load` checks
+    a directory: the chunks get the policy itself, not a path that only the driver can see."""
+    from cog_core.rl.runtime import PolicyRuntime
+
+    with tempfile.TemporaryDirectory(prefix="cog_eval_policy_") as tmp:
+        for name, data in files.items():
+            (Path(tmp) / name).write_bytes(data)
+        return PolicyRuntime.load(tmp)
+
+
+def _chunk_task(payload: tuple, report: Callable[[int], None]) -> list[dict[str, Any]]:
+    """One evaluation chunk (an executor task): roll out its (condition, index, seed, record video)
+    episodes with the policy of `files`, reporting each finished episode."""
+    files, jobs, video_dir, video_size = payload
     os.environ.setdefault("MUJOCO_GL", "egl")
     import torch
 
     torch.set_num_threads(1)
-    from cog_core.rl.runtime import PolicyRuntime
     from cog_core.sim import CONTROL_HZ, make_env
 
-    runtime = PolicyRuntime.load(policy_dir)
+    runtime = _load_policy(files)
     envs: dict[str, Any] = {}
     out = []
     for condition, index, seed, record in jobs:
@@ -84,9 +96,15 @@ def _worker(args: tuple) -> list[dict[str, Any]]:
             video = str(_write_video(frames, Path(video_dir) / name, int(CONTROL_HZ)))
         out.append({"condition": condition, "index": index, "success": success, "return": ret, "length": length, "video": video,
                     "reached": reached})
+        report(len(out))
     for env in envs.values():
         env.close()
     return out
+
+
+def _videos(records: list[dict[str, Any]]) -> list[Path]:
+    """The videos a chunk says it wrote."""
+    return [Path(r["video"]) for r in records if r["video"]]
 
 
 def evaluation_seeds(conditions: list[str], episodes: int, seed: int = 0, split: str = "val") -> dict[str, list[int]]:
@@ -120,9 +138,12 @@ def evaluate(
     video_size: int = 240,
     progress: bool = True,
     split: str = "val",
+    executor: ExecutorSpec = LOCAL,
 ) -> list[ConditionResult]:
     """Evaluate an exported policy (or a run directory) on `conditions`, `episodes` each, on the
-    episodes of evaluation seed `seed` of `split` ("val" while developing, "test" for final numbers)."""
+    episodes of evaluation seed `seed` of `split` ("val" while developing, "test" for final numbers).
+    The episodes are dealt to `workers` chunks, run by `executor` (local processes or Ray tasks);
+    `TaskFailed` (Ray) names a chunk that failed."""
     from cog_core.sim import get_condition
 
     conditions = list(dict.fromkeys(conditions))  # each condition once
@@ -134,11 +155,13 @@ def evaluate(
         raise ValueError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
     if episodes < 1 or workers < 1:
         raise ValueError("episodes and workers must be >= 1")
+    executor.validate()
     seeds = evaluation_seeds(conditions, episodes, seed, split)  # ValueError for a seed or count out of range
     if videos_per_condition and video_dir is None:
         raise ValueError("videos need a video directory")
     if video_dir is not None:
         Path(video_dir).mkdir(parents=True, exist_ok=True)
+        video_dir = Path(video_dir).resolve()  # written by the chunks, whose working directories are not ours
     with policy_dir_for(policy) as policy_dir:
         from cog_core.rl.runtime import PolicyRuntime
 
@@ -149,23 +172,11 @@ def evaluate(
             for i in range(episodes)
         ]
         chunks = [jobs[w::workers] for w in range(workers) if jobs[w::workers]]
-        records: list[dict[str, Any]] = []
-        args = [(str(policy_dir), chunk, str(video_dir) if video_dir else None, video_size) for chunk in chunks]
-        if len(chunks) == 1:
-            records = _worker(args[0])
-        else:
-            with mp.get_context("spawn").Pool(len(chunks)) as pool:
-                bar = None
-                if progress:
-                    from tqdm import tqdm
-
-                    bar = tqdm(total=len(chunks), unit="worker", desc="evaluate", mininterval=0.5)
-                for part in pool.imap_unordered(_worker, args):
-                    records += part
-                    if bar is not None:
-                        bar.update(1)
-                if bar is not None:
-                    bar.close()
+        files = {p.name: p.read_bytes() for p in Path(policy_dir).iterdir() if p.is_file()}
+        tasks = [Task(f"evaluation chunk {w}", _chunk_task, (files, chunk, str(video_dir) if video_dir else None, video_size),
+                      units=len(chunk), outputs=_videos)
+                 for w, chunk in enumerate(chunks)]
+        records = [r for part in run_tasks(executor, tasks, "evaluate", "ep", progress and len(chunks) > 1) for r in part]
     results = []
     for c in conditions:
         rows = sorted((r for r in records if r["condition"] == c), key=lambda r: r["index"])

@@ -2,25 +2,33 @@
 
 Collect scripted datasets (reusing finished collections), convert them to HDF5, and run
 training/evaluation jobs as parallel `cogrl` subprocesses (one torch thread each) with one
-combined progress bar.
+combined progress bar, on this machine or as Ray tasks (`executors`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cog_core.data.convert import ConvertOptions, convert_bags
 from cog_core.experiments.collect import CollectConfig, collect, print_summary
+from cog_core.experiments.executors import LOCAL, SHARED_PATH_HINT, ExecutorSpec, Task, TaskFailed, run_tasks
 from cog_core.rl.run_dir import RunDir
 from cog_core.scripted.policies import DEFAULT_PROFILE, LEGACY_PROFILE
 from cog_core.scripted.presets import get_preset
+
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 class CollectionMismatch(ValueError):
@@ -47,10 +55,11 @@ def recorded_scale(bag_dir: Path) -> float | None:
 
 
 def collect_datasets(bags: Path, requests: Sequence[tuple[str, float]], seed: int, workers: int,
-                     prior_profile: str = DEFAULT_PROFILE) -> dict[str, int]:
+                     prior_profile: str = DEFAULT_PROFILE, executor: ExecutorSpec = LOCAL) -> dict[str, int]:
     """Collect each (preset, scale) into bags/<preset> with collection seed `seed` and the scripted
-    behaviours of `prior_profile`; a finished collection is reused (CollectionMismatch if it was made
-    at another scale, seed or profile). Returns transitions per preset."""
+    behaviours of `prior_profile`, in `workers` workers run by `executor`; a finished collection is
+    reused (CollectionMismatch if it was made at another scale, seed or profile). Returns
+    transitions per preset."""
     sizes = {}
     for preset, scale in requests:
         target = bags / preset
@@ -76,7 +85,7 @@ def collect_datasets(bags: Path, requests: Sequence[tuple[str, float]], seed: in
         if target.exists():  # an interrupted collection: start it again
             shutil.rmtree(target)
         summary = collect(CollectConfig(preset=preset, out=str(target), scale=scale, workers=workers, seed=seed,
-                                        prior_profile=prior_profile))
+                                        prior_profile=prior_profile), executor=executor)
         print_summary(summary)
         sizes[preset] = summary.transitions
     return sizes
@@ -115,10 +124,14 @@ def train_command(
     eval_conditions: Sequence[str] = (),
     eval_episodes: int = 10,
     resume: bool = False,
+    device: str | None = None,
 ) -> list[str]:
-    """`cogrl train` for one run on one thread; in-training evaluation only if conditions are given."""
+    """`cogrl train` for one run on one thread (on `device` when given); in-training evaluation only
+    if conditions are given."""
     cmd = cogrl_command("train", "--algo", algo, "--task", str(task), "--obs", obs, "--steps", str(steps),
                         "--seed", str(seed), "--threads", "1", "--quiet", "--out", str(out))
+    if device is not None:
+        cmd += ["--device", device]
     if prior is not None:
         cmd += ["--prior", str(prior)]
     cmd += ["--resume"] if resume else ["--force"]
@@ -142,11 +155,67 @@ class Job:
     steps: int
     returncode: int | None = None
     seconds: float = 0.0
+    error: str | None = None  # why the job could not run to an exit status (a Ray task that failed)
     _next: int = field(default=0, repr=False)
 
+    def progress(self) -> int:
+        """Training steps done so far (from the run directory), at most `steps`."""
+        return min(RunDir(self.run_dir).steps_done(), self.steps)
 
-def run_jobs(jobs: Sequence[Job], parallel: int, desc: str) -> list[Job]:
-    """Run `jobs` with at most `parallel` at a time; returns them with return codes (a failed command ends its job)."""
+
+def _exit_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` (Linux) after which a command gets SIGTERM when the process that started it
+    dies, so that a Ray worker that is killed leaves no training behind it; None elsewhere. libc is
+    looked up here, in the parent: the child only makes the call."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def _job_task(payload: tuple[Job, str], report: Callable[[int], None]) -> tuple[int, float]:
+    """One job as an executor task: its commands one after the other, run by this node's Python in
+    the driver's working directory `cwd` (a shared path), its training steps reported as progress.
+    Returns (exit status of the first command that failed, else 0; seconds)."""
+    job, cwd = payload
+    if not Path(cwd).is_dir():
+        raise FileNotFoundError(f"the driver's working directory {cwd} is not on this node; {SHARED_PATH_HINT}")
+    began = time.perf_counter()
+    log_path = Path(cwd) / job.log
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    located = replace(job, run_dir=Path(cwd) / job.run_dir)
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(1.0):
+            report(located.progress())
+
+    threading.Thread(target=poll, name="job-progress", daemon=True).start()
+    before_exec = _exit_with_parent()
+    try:
+        for cmd in job.commands:
+            if cmd[1:3] == ["-m", "cog_core"]:
+                cmd = [sys.executable, *cmd[1:]]  # this node's interpreter, not the driver's path
+            with open(log_path, "a") as log:
+                log.write("$ " + " ".join(cmd) + "\n")
+                log.flush()
+                code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, preexec_fn=before_exec).returncode
+            if code != 0:
+                return code, time.perf_counter() - began
+        return 0, time.perf_counter() - began
+    finally:
+        done.set()
+
+
+def run_jobs(jobs: Sequence[Job], parallel: int, desc: str, executor: ExecutorSpec = LOCAL, gpus: float = 0.0) -> list[Job]:
+    """Run `jobs` with at most `parallel` at a time (locally; Ray runs as many as the cluster's
+    resources allow, `gpus` per job); returns them with return codes (a failed command ends its job;
+    a Ray task that failed past its retries sets `error`)."""
+    if executor.is_ray:
+        return _run_jobs_on(executor, jobs, desc, gpus)
     from tqdm import tqdm
 
     pending = list(jobs)
@@ -182,7 +251,7 @@ def run_jobs(jobs: Sequence[Job], parallel: int, desc: str) -> list[Job]:
                 finished.append(job)
                 if proc.returncode != 0:
                     tqdm.write(f"  {job.name} failed (exit {proc.returncode}); see {job.log}")
-            done = sum(j.steps for j in finished) + sum(min(RunDir(j.run_dir).steps_done(), j.steps) for j, *_ in running.values())
+            done = sum(j.steps for j in finished) + sum(j.progress() for j, *_ in running.values())
             bar.update(max(0, done - bar.n))
     except KeyboardInterrupt:
         for _, proc, _, _ in running.values():
@@ -191,3 +260,27 @@ def run_jobs(jobs: Sequence[Job], parallel: int, desc: str) -> list[Job]:
     finally:
         bar.close()
     return finished
+
+
+def _run_jobs_on(executor: ExecutorSpec, jobs: Sequence[Job], desc: str, gpus: float) -> list[Job]:
+    """`run_jobs` on a Ray executor: one task per job (1 CPU, `gpus` GPUs), one progress bar of training steps."""
+    cwd = os.getcwd()
+    tasks = [Task(job.name, _job_task, (job, cwd), cpus=1.0, gpus=gpus, units=job.steps,
+                  outputs=lambda result, job=job: [job.run_dir] if result[0] == 0 else [])  # type: ignore[misc]
+             for job in jobs]
+    try:
+        results = run_tasks(executor, tasks, desc, "upd")
+        failed: dict[str, str] = {}
+    except TaskFailed as err:
+        results, failed = err.results, err.failures
+    for job, result in zip(jobs, results):
+        if job.name in failed:
+            job.error = failed[job.name]
+            job.returncode = -1
+        else:
+            job.returncode, job.seconds = result
+            if job.returncode:
+                print(f"  {job.name} failed (exit {job.returncode}); see {job.log}")
+    for name, why in failed.items():
+        print(f"  {name} failed on Ray: {why}")
+    return list(jobs)

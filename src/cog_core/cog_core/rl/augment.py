@@ -12,7 +12,8 @@ def crop_offsets(batch: int, pad: int, generator: torch.Generator) -> torch.Tens
 
 
 def random_crop(images: torch.Tensor, pad: int, offsets: torch.Tensor) -> torch.Tensor:
-    """Pad (B, H, W, C) uint8 images with `pad` zero pixels per side and crop H x W at `offsets`.
+    """Pad (B, H, W, C) uint8 host images with `pad` zero pixels per side and crop H x W at `offsets`
+    (host tensors too): images are cropped before they travel to the training device.
 
     Done in NumPy on a sliding-window view (one gather copy): ~40x faster on CPU than torch's
     advanced indexing of uint8 tensors.

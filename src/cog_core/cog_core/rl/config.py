@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from cog_core.config import ConfigError
+from cog_core.rl.device import DEVICE_HELP, DEVICE_PATTERN
 
 ALGOS = ("cog", "bc", "bc-oracle", "bc-init", "no-prior", "sac")
 OBS_MODES = ("image", "image+state", "state")
@@ -128,6 +129,10 @@ class TrainConfig:
     steps: int = 100_000  # total gradient steps (the original ran 3M)
     seed: int = 0  # seeds network init, batch sampling and every noise draw
     threads: int = 0  # torch intra-op threads; 0 = leave torch's default
+    # Where networks, optimizer state, batches and cached features live: auto (CUDA when torch
+    # sees a GPU, else CPU), cpu, cuda or cuda:N (`rl.device`). Checkpoints and exports hold CPU
+    # tensors whatever it is, so `--resume --device ...` may move a run between machines.
+    device: str = "auto"
     log_interval: int = 100  # steps between CSV/TensorBoard rows
     eval_interval: int = 10_000  # steps between evaluation callbacks (0 = never)
     ckpt_interval: int = 10_000  # steps between checkpoints (0 = only at the end)
@@ -144,6 +149,8 @@ class TrainConfig:
         """Raise ConfigError for values outside their allowed set or range."""
         if self.algo not in ALGOS:
             raise ConfigError(f"algo={self.algo!r} is not one of {', '.join(ALGOS)}")
+        if not isinstance(self.device, str) or not DEVICE_PATTERN.match(self.device):
+            raise ConfigError(f"device={self.device!r} is not one of {DEVICE_HELP}")
         if self.obs not in OBS_MODES:
             raise ConfigError(f"obs={self.obs!r} is not one of {', '.join(OBS_MODES)}")
         if self.arch not in ARCHS:

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 
 from cog_core.rl.augment import crop_offsets, random_crop
 from cog_core.rl.config import TrainConfig
+from cog_core.rl.device import to_device
 from cog_core.rl.distributions import tanh_gaussian_log_prob, tanh_gaussian_sample
 from cog_core.rl.networks import ActorCritic, prepare_obs
 
@@ -41,6 +42,16 @@ class Batch:
     dones: torch.Tensor  # (B,) float32
     is_task: torch.Tensor | None = None  # (B,) bool: the row comes from the task data (None: unknown)
 
+    def to(self, device: torch.device, observations: bool = True) -> "Batch":
+        """This batch on `device` (`rl.device.to_device`); without `observations` the obs dicts are
+        left out (empty), for an update that moved its prepared observations itself."""
+        def move(d: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+            return {k: to_device(v, device) for k, v in d.items()} if observations else {}
+
+        return Batch(obs=move(self.obs), next_obs=move(self.next_obs), actions=to_device(self.actions, device),
+                     rewards=to_device(self.rewards, device), dones=to_device(self.dones, device),
+                     is_task=None if self.is_task is None else to_device(self.is_task, device))
+
 
 @dataclass
 class Noise:
@@ -54,6 +65,12 @@ class Noise:
     eps_cql_next: torch.Tensor  # (B, K, A) CQL actions ~ pi(s')
     uniform: torch.Tensor  # (B, K, A) CQL uniform actions in [-1, 1]
 
+    def to(self, device: torch.device) -> "Noise":
+        """The action draws on `device`; crop offsets stay on the host, where images are cropped."""
+        return replace(self, eps_pi=to_device(self.eps_pi, device), eps_target=to_device(self.eps_target, device),
+                       eps_cql_s=to_device(self.eps_cql_s, device), eps_cql_next=to_device(self.eps_cql_next, device),
+                       uniform=to_device(self.uniform, device))
+
 
 def draw_noise(
     batch: int,
@@ -64,7 +81,8 @@ def draw_noise(
     gen: torch.Generator,
     backup_actions: int = 1,
 ) -> Noise:
-    """Draw the noise of one update from `gen` (`backup_actions` draws of a' for the target)."""
+    """Draw the noise of one update from `gen` (`backup_actions` draws of a' for the target), on
+    `gen`'s device (the CPU in training: `Noise.to` moves the draws)."""
     crops = (crop_offsets(batch, crop_pad, gen), crop_offsets(batch, crop_pad, gen)) if images and crop_pad else (None, None)
     k = num_actions
     return Noise(
@@ -128,7 +146,7 @@ def policy_row_weights(is_task: torch.Tensor | None, task_share: float | None) -
     n = is_task.numel()
     if n_task in (0, n):
         return None
-    weights = torch.full((n,), (1.0 - task_share) / (n - n_task), dtype=torch.float64)
+    weights = torch.full((n,), (1.0 - task_share) / (n - n_task), dtype=torch.float64, device=is_task.device)
     weights[is_task] = task_share / n_task
     return weights
 
@@ -222,12 +240,15 @@ def compute_losses(
 
 
 class Agent:
-    """Model + optimizers + noise generator: `update(batch, step)` runs one gradient step."""
+    """Model + optimizers + noise generator: `update(batch, step)` runs one gradient step on the
+    model's device (batches arrive on the host or there; noise is drawn on the CPU and moved)."""
 
     def __init__(self, model: ActorCritic, cfg: TrainConfig, obs_mode: str, seed: int) -> None:
         self.model = model
         self.cfg = cfg
         self.obs_mode = obs_mode
+        self.device = model.log_alpha.device
+        # A CPU generator on every device: the same draws, and a checkpoint's RNG state that resumes anywhere.
         self.gen = torch.Generator().manual_seed(seed + 1)
         s = cfg.sac
         opt = lambda params, lr: torch.optim.Adam(params, lr=lr, eps=s.adam_eps, fused=True)  # noqa: E731
@@ -247,7 +268,7 @@ class Agent:
     def _alpha_step(self, logp: torch.Tensor) -> torch.Tensor:
         """One Adam step on log(alpha_ent) (before the policy uses it, as the original); returns alpha."""
         if not self.cfg.sac.auto_entropy:
-            return torch.tensor(self.cfg.sac.fixed_alpha)
+            return torch.tensor(self.cfg.sac.fixed_alpha, device=self.device)
         opt = self.optimizers["alpha"]
         # alpha_loss = -(log_alpha * (logp + target_entropy)).mean(); its gradient, written out
         # (saves an autograd pass per update):
@@ -256,11 +277,13 @@ class Agent:
         return self.model.log_alpha.detach().exp()
 
     def prepare(self, batch: Batch, noise: Noise) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-        """Crop (if images) and convert s and s' batches to network inputs."""
+        """Crop (if images; on the host) and convert s and s' batches to network inputs on the model's device."""
         obs, nxt = dict(batch.obs), dict(batch.next_obs)
         if noise.crop_s is not None:
             obs["image"] = random_crop(obs["image"], self.cfg.data.crop_pad, noise.crop_s)
             nxt["image"] = random_crop(nxt["image"], self.cfg.data.crop_pad, noise.crop_n)
+        obs = {k: to_device(v, self.device) for k, v in obs.items()}  # uint8 images travel, then become floats there
+        nxt = {k: to_device(v, self.device) for k, v in nxt.items()}
         m = self.model
         return prepare_obs(obs, self.obs_mode, m.vec_mean, m.vec_std), prepare_obs(nxt, self.obs_mode, m.vec_mean, m.vec_std)
 
@@ -283,6 +306,7 @@ class Agent:
             backup_actions=self.cfg.cql.max_backup_actions,
         )
         obs_s, obs_n = self.prepare(batch, noise)
+        batch, noise = batch.to(self.device, observations=False), noise.to(self.device)
         for name, opt in self.optimizers.items():
             if name != "alpha":
                 opt.zero_grad(set_to_none=True)
@@ -297,4 +321,6 @@ class Agent:
                 torch._foreach_lerp_(self._targets, self._onlines, self.cfg.sac.tau)
         elif "bc_encoder" in self.optimizers:
             self.optimizers["bc_encoder"].step()
-        return {k: float(v.detach()) for k, v in out.items()}
+        # One device-to-host copy for every statistic (on a GPU each float() would wait for the device).
+        values = torch.stack([v.detach().float().reshape(()) for v in out.values()]).cpu().tolist()
+        return dict(zip(out, values))

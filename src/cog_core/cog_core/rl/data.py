@@ -21,6 +21,7 @@ import torch
 from cog_core.data.transitions import Transitions
 from cog_core.rl.config import TrainConfig
 from cog_core.rl.cql import Batch
+from cog_core.rl.device import to_device
 from cog_core.rl.features import FeatureCache
 from cog_core.rl.networks import vector_key
 
@@ -189,7 +190,8 @@ class TrainData:
         return x.mean(0).astype(np.float32), np.maximum(x.std(0), 1e-3).astype(np.float32)
 
     def sample(self, phase: str, batch_size: int, rng: np.random.Generator) -> Batch:
-        """A minibatch (with replacement) from the phase's rows, as torch tensors.
+        """A minibatch (with replacement) from the phase's rows, as torch tensors: host tensors
+        except cached features, which are gathered on their device (the update moves the rest).
 
         Uniform over the rows, except that the main phase of cog/sac/bc draws
         round(task_fraction * batch_size) task rows and the rest prior rows when
@@ -238,15 +240,19 @@ class TrainData:
 
         obs = {k: torch.from_numpy(take(lambda p, k=k: self.parts[p].obs[k])) for k in keys}
         nxt = {k: torch.from_numpy(take(lambda p, k=k: self.parts[p].next_obs[k])) for k in keys}
-        if self.features is not None:
+        if self.features is not None:  # gathered where the cache lives (the training device)
             f = self.features
             crops = np.zeros((2, len(idx)), np.int64) if crops is None else crops
             for d, arrays, which in ((obs, f.obs, crops[0]), (nxt, f.next_obs, crops[1])):
-                feat = np.empty((len(idx), f.feature_dim), np.float32)
+                feat = torch.empty((len(idx), f.feature_dim), dtype=torch.float32, device=f.device)
                 for p, local, where in pieces:
                     rows = slice(None) if where is None else where
-                    feat[rows] = arrays[p][local, which[rows]]
-                d["feat"] = torch.from_numpy(feat)
+                    pick = [to_device(torch.from_numpy(np.ascontiguousarray(a)), f.device) for a in (local, which[rows])]
+                    if where is None:
+                        feat[:] = arrays[p][pick[0], pick[1]]
+                    else:
+                        feat[to_device(torch.from_numpy(where), f.device)] = arrays[p][pick[0], pick[1]]
+                d["feat"] = feat
         for d in (obs, nxt):
             for k in d:
                 if k != "image":

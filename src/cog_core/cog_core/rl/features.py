@@ -18,6 +18,7 @@ from torch import nn
 
 from cog_core.data.transitions import Transitions
 from cog_core.rl.augment import random_crop
+from cog_core.rl.device import to_device
 
 
 def cache_offsets(n: int, crops: int, pad: int, rng: np.random.Generator) -> np.ndarray:
@@ -32,22 +33,24 @@ def image_input(images: torch.Tensor) -> torch.Tensor:
     return images.permute(0, 3, 1, 2).float().div_(255.0)
 
 
-@torch.inference_mode()
+@torch.no_grad()  # not inference mode: the cache's tensors feed the networks' autograd later
 def encode_images(trunk: nn.Module, images: np.ndarray, offsets: np.ndarray, pad: int, batch: int = 1024,
-                  progress: object | None = None) -> np.ndarray:
-    """Trunk features (N, K, F) float32 of uint8 (N, H, W, 3) `images`, each cropped at its K `offsets`.
+                  progress: object | None = None) -> torch.Tensor:
+    """Trunk features (N, K, F) float32 of uint8 (N, H, W, 3) host `images`, each cropped at its K
+    `offsets`, on the trunk's device (images are cropped on the host and travel uint8).
 
     `progress` (a tqdm bar) is advanced by the number of images encoded.
     """
+    device = next(trunk.parameters()).device
     n, crops = offsets.shape[:2]
-    out: np.ndarray | None = None
+    out: torch.Tensor | None = None
     for start in range(0, n, batch):
         chunk = torch.from_numpy(np.ascontiguousarray(images[start : start + batch]))
         for k in range(crops):
             off = torch.from_numpy(offsets[start : start + len(chunk), k])
-            feats = trunk(image_input(random_crop(chunk, pad, off))).numpy()
+            feats = trunk(image_input(to_device(random_crop(chunk, pad, off), device)))
             if out is None:
-                out = np.empty((n, crops, feats.shape[1]), np.float32)
+                out = torch.empty((n, crops, feats.shape[1]), dtype=torch.float32, device=device)
             out[start : start + len(chunk), k] = feats
         if progress is not None:
             progress.update(len(chunk))  # type: ignore[attr-defined]
@@ -57,11 +60,12 @@ def encode_images(trunk: nn.Module, images: np.ndarray, offsets: np.ndarray, pad
 
 @dataclass
 class FeatureCache:
-    """Per dataset part (as `TrainData.parts`): features (N, K, F) of its obs and next_obs images and
-    the crop offsets (N, K, 2) they were computed at."""
+    """Per dataset part (as `TrainData.parts`): features (N, K, F) of its obs and next_obs images, on
+    the device of the trunk that computed them (batches gather them there), and the crop offsets
+    (N, K, 2) they were computed at (host arrays)."""
 
-    obs: list[np.ndarray]
-    next_obs: list[np.ndarray]
+    obs: list[torch.Tensor]
+    next_obs: list[torch.Tensor]
     obs_offsets: list[np.ndarray]
     next_offsets: list[np.ndarray]
 
@@ -76,14 +80,19 @@ class FeatureCache:
         return int(self.obs[0].shape[2])
 
     @property
+    def device(self) -> torch.device:
+        """Where the features live."""
+        return self.obs[0].device
+
+    @property
     def nbytes(self) -> int:
         """Memory held by the feature arrays."""
-        return sum(a.nbytes for a in (*self.obs, *self.next_obs))
+        return sum(a.numel() * a.element_size() for a in (*self.obs, *self.next_obs))
 
     @classmethod
     def build(cls, trunk: nn.Module, parts: Sequence[Transitions], crops: int, pad: int, seed: int,
               batch: int = 1024, progress: bool = False) -> "FeatureCache":
-        """Encode every obs / next_obs image of `parts` at `crops` offsets drawn from `seed`."""
+        """Encode every obs / next_obs image of `parts` at `crops` offsets drawn from `seed`, on `trunk`'s device."""
         rng = np.random.default_rng([seed, 0xFEA7])
         total = 2 * sum(len(t) for t in parts)
         bar = None
@@ -94,7 +103,7 @@ class FeatureCache:
         was_training = trunk.training
         trunk.eval()
         try:
-            fields: dict[str, list[np.ndarray]] = {"obs": [], "next_obs": [], "obs_offsets": [], "next_offsets": []}
+            fields: dict[str, list] = {"obs": [], "next_obs": [], "obs_offsets": [], "next_offsets": []}
             for t in parts:
                 for images, feat_key, off_key in ((t.obs["image"], "obs", "obs_offsets"),
                                                   (t.next_obs["image"], "next_obs", "next_offsets")):

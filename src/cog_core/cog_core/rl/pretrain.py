@@ -24,6 +24,7 @@ from torch import nn
 from cog_core.data.transitions import Transitions
 from cog_core.rl.augment import crop_offsets, random_crop
 from cog_core.rl.config import TrainConfig
+from cog_core.rl.device import to_device
 from cog_core.rl.features import image_input
 
 
@@ -80,7 +81,8 @@ def _images_of(parts: Sequence[Transitions]) -> np.ndarray:
 def pretrain_encoder(trunk: nn.Module, parts: Sequence[Transitions], cfg: TrainConfig, seed: int,
                      progress: bool = False) -> dict[str, float]:
     """Train `trunk` on the images of `parts` with `cfg.encoder.objective` for `cfg.encoder.steps`
-    steps (in place); returns {"loss", "loss_first", "seconds"} (nothing for `random` / `e2e`)."""
+    steps (in place, on its device; images are cropped on the host and travel uint8); returns
+    {"loss", "loss_first", "seconds"} (nothing for `random` / `e2e`)."""
     enc = cfg.encoder
     if enc.objective in ("random", "e2e") or enc.steps == 0:
         return {}
@@ -109,6 +111,15 @@ def pretrain_encoder(trunk: nn.Module, parts: Sequence[Transitions], cfg: TrainC
         head = nn.Sequential(nn.Linear(feature_dim, 256), nn.ReLU(), nn.Linear(256, targets.shape[1]))
     else:
         raise ValueError(f"unknown encoder objective {enc.objective!r}")
+    device = next(trunk.parameters()).device
+    pad = cfg.data.crop_pad
+    head.to(device)
+    if targets is not None:
+        targets = to_device(targets, device)
+
+    def host_crop(batch: np.ndarray, offsets: torch.Tensor) -> torch.Tensor:
+        return to_device(random_crop(torch.from_numpy(batch), pad, offsets), device)
+
     params = list(trunk.parameters()) + list(head.parameters())
     opt = torch.optim.Adam(params, lr=enc.lr)
     trunk.train()
@@ -119,14 +130,13 @@ def pretrain_encoder(trunk: nn.Module, parts: Sequence[Transitions], cfg: TrainC
         bar = tqdm(total=enc.steps, unit="step", dynamic_ncols=True, desc=f"encoder ({enc.objective})")
     t0, first = time.perf_counter(), None
     recent: list[float] = []
-    pad = cfg.data.crop_pad
     try:
         for step in range(enc.steps):
             idx = np.sort(rng.integers(0, len(images), size=enc.batch_size))
             offsets = crop_offsets(len(idx), pad, gen) if pad else torch.zeros(len(idx), 2, dtype=torch.int64)
             if enc.objective == "autoencoder":
                 stacked = np.concatenate([images[idx], np.broadcast_to(w_u8, (len(idx), *w_u8.shape[1:]))], axis=-1)
-                crop = random_crop(torch.from_numpy(stacked), pad, offsets)
+                crop = host_crop(stacked, offsets)
                 x = image_input(crop[..., :3].contiguous())
                 weight = crop[..., 3].float().mul_(w_scale).unsqueeze(1)
                 recon = head(trunk(x))
@@ -134,17 +144,17 @@ def pretrain_encoder(trunk: nn.Module, parts: Sequence[Transitions], cfg: TrainC
                     x, weight = F.avg_pool2d(x, 2), F.avg_pool2d(weight, 2)
                 loss = (weight * (recon - x) ** 2).mean()
             elif enc.objective == "contrastive":
-                x = image_input(random_crop(torch.from_numpy(images[idx]), pad, offsets))
+                x = image_input(host_crop(images[idx], offsets))
                 offsets_next = crop_offsets(len(idx), pad, gen) if pad else offsets
-                x_next = image_input(random_crop(torch.from_numpy(next_images[idx]), pad, offsets_next))
+                x_next = image_input(host_crop(next_images[idx], offsets_next))
                 z, z_next = trunk(x), trunk(x_next)
                 logits = head(z) @ z_next.T
                 logits = logits - logits.max(dim=1, keepdim=True).values.detach()
-                loss = F.cross_entropy(logits, torch.arange(len(idx)))
+                loss = F.cross_entropy(logits, torch.arange(len(idx), device=device))
             else:
-                x = image_input(random_crop(torch.from_numpy(images[idx]), pad, offsets))
+                x = image_input(host_crop(images[idx], offsets))
                 assert targets is not None
-                loss = F.mse_loss(head(trunk(x)), targets[idx])
+                loss = F.mse_loss(head(trunk(x)), targets[torch.from_numpy(idx).to(device)])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

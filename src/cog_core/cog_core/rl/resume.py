@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-# Settings that `--resume` may change: how long, how often to log, evaluate and checkpoint, and
-# the thread count; none changes what an update computes.
-RESUME_CHANGEABLE = ("steps", "threads", "log_interval", "eval_interval", "ckpt_interval")
+# Settings that `--resume` may change: how long, how often to log, evaluate and checkpoint, the
+# thread count and the device; none changes what an update computes (beyond float rounding on
+# another device).
+RESUME_CHANGEABLE = ("steps", "threads", "log_interval", "eval_interval", "ckpt_interval", "device")
 
 
 def data_changes(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:

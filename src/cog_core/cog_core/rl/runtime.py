@@ -58,24 +58,29 @@ class PolicyNet(nn.Module):
 
 
 def policy_state_dict(model: ActorCritic, average: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
-    """The PolicyNet state dict carved out of a trained ActorCritic (copies, contiguous); with
-    `average` (the state dict of the trainer's averaged policy), its averaged actor weights."""
+    """The PolicyNet state dict carved out of a trained ActorCritic (CPU copies, contiguous, whatever
+    device the model trains on); with `average` (the state dict of the trainer's averaged policy),
+    its averaged actor weights."""
+    def cpu_copy(value: torch.Tensor) -> torch.Tensor:
+        return value.detach().to("cpu", copy=True).contiguous()
+
     out = {}
     for key, value in model.state_dict().items():
         for src, dst in (("policy_encoder.", "encoder."), ("policy_head.", "head.")):
             if key.startswith(src):
-                out[dst + key[len(src):]] = value.detach().clone().contiguous()
+                out[dst + key[len(src):]] = cpu_copy(value)
         if key in ("vec_mean", "vec_std"):
-            out[key] = value.detach().clone()
+            out[key] = cpu_copy(value)
     if average is not None:
         for key, value in average.items():
             if key.startswith(AVERAGE_PREFIX) and key[len(AVERAGE_PREFIX):] in out:
-                out[key[len(AVERAGE_PREFIX):]] = value.detach().clone().contiguous()
+                out[key[len(AVERAGE_PREFIX):]] = cpu_copy(value)
     return out
 
 
 class PolicyRuntime:
-    """A loaded policy: `act(obs)` -> float32 action in [-1, 1] (deterministic)."""
+    """A loaded policy: `act(obs)` -> float32 action in [-1, 1] (deterministic). It runs on the CPU
+    (one observation at a time, where a GPU would only add transfers), whatever the run trained on."""
 
     def __init__(self, net: PolicyNet, meta: dict[str, Any]) -> None:
         self.net = net.eval()

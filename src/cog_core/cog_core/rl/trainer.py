@@ -34,6 +34,7 @@ from cog_core.rl.checkpoint import CheckpointError, checkpoint_config, load_chec
 from cog_core.rl.config import TrainConfig
 from cog_core.rl.cql import Agent
 from cog_core.rl.data import DataMismatch, TrainData, phase_schedule
+from cog_core.rl.device import cpu_tree, resolve_device
 from cog_core.rl.logs import open_csv_log, trim_jsonl_log
 from cog_core.rl.resume import RESUME_CHANGEABLE, data_changes
 from cog_core.rl.export import policy_metadata
@@ -95,17 +96,23 @@ class Trainer:
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
         keep_freed_memory()
+        self.device = resolve_device(cfg.device)  # DeviceError for a CUDA device this machine lacks
         torch.manual_seed(cfg.seed)
+        # Built (and initialised from the seed) on the CPU, then moved: the same initial weights on every device.
         self.model = build_model(cfg, self.spec.image_size, self.spec.vec_dim, self.spec.action_dim)
         mean, std = data.vec_stats()
         if cfg.net.normalize_state and self.spec.vec_dim:
             self.model.vec_mean.copy_(torch.from_numpy(mean))
             self.model.vec_std.copy_(torch.from_numpy(std))
+        self.model.to(self.device)
         self.agent = Agent(self.model, cfg, cfg.obs, cfg.seed)
+        if data.features is not None and data.features.device != self.device:
+            data.attach_features(None)  # built on another device: cached again on this one when due
         # The running mean of the actor's weights from `sac.policy_average_from` on: the policy
         # that is evaluated and exported once it holds any step.
         self.policy_average = (
-            AveragedModel(actor_modules(self.model), use_buffers=True) if cfg.sac.policy_average_from is not None else None
+            AveragedModel(actor_modules(self.model), device=self.device, use_buffers=True)
+            if cfg.sac.policy_average_from is not None else None
         )
         self.rng = np.random.default_rng(cfg.seed)
         self.step = 0
@@ -192,7 +199,8 @@ class Trainer:
         }
 
     def save(self, path: str | Path) -> None:
-        """Write a checkpoint that resumes exactly (weights, optimizers, every RNG state)."""
+        """Write a checkpoint that resumes exactly (weights, optimizers, every RNG state), of CPU
+        tensors whatever the device (it resumes on any)."""
         self._sync_logs()  # every row up to this step is on disk before the checkpoint that covers it
         payload = {
             "model": self.model.state_dict(),
@@ -202,6 +210,7 @@ class Trainer:
         }
         if self.policy_average is not None:
             payload["policy_average"] = self.policy_average.state_dict()
+        payload = cpu_tree(payload)
         meta = self.meta()
         meta["numpy_rng"] = self.rng.bit_generator.state
         save_checkpoint(path, payload, meta)
@@ -243,7 +252,7 @@ class Trainer:
 
     @classmethod
     def resume(cls, run_dir: str | Path, data: TrainData, eval_fn: EvalFn | None = None, steps: int | None = None,
-               allow_data_change: bool = False, **changes: int) -> "Trainer":
+               allow_data_change: bool = False, **changes: Any) -> "Trainer":
         """A trainer restored from `run_dir/checkpoint.pt` (optionally with a new total `steps`, and
         new values of the other `RESUME_CHANGEABLE` settings); see `load` for `allow_data_change`."""
         ckpt = RunDir(run_dir).checkpoint

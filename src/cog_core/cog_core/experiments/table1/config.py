@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cog_core.config import apply_overrides
 from cog_core.rl.config import OBS_MODES, SHORT_RUN_OVERRIDES, TrainConfig
+from cog_core.rl.device import check_device_name
 from cog_core.rl.run_dir import RunDir
 from cog_core.scripted.policies import DEFAULT_PROFILE, LEGACY_PROFILE, PRIOR_PROFILES
 from cog_core.seeds import SPLITS
@@ -86,6 +87,8 @@ class TableConfig:
     # "val" for probes. Learning curves are always on "val".
     split: str = "test"
     prior_profile: str = DEFAULT_PROFILE  # how competent the scripted behaviours are (`cogrl collect --prior-profile`)
+    # Where every run trains (`cogrl train --device`): auto = CUDA where the run's machine has it, else CPU.
+    device: str = "auto"
 
     def validate(self) -> None:
         """Raise ValueError for unknown scenes/methods or sizes out of range."""
@@ -106,6 +109,7 @@ class TableConfig:
             raise ValueError(f"unknown split {self.split!r}; valid: {', '.join(SPLITS)} (test for the table, val for probes)")
         if self.prior_profile not in PRIOR_PROFILES:
             raise ValueError(f"unknown prior profile {self.prior_profile!r}; valid: {', '.join(PRIOR_PROFILES)}")
+        check_device_name(self.device)
         if self.data_seed < 0:
             raise ValueError(f"data_seed must be >= 0, got {self.data_seed}")
         if self.obs not in OBS_MODES:
@@ -215,7 +219,7 @@ def command_line(cfg: dict) -> str:
     # reports from before splits and profiles existed: no split to name, today's "state-table" behaviours
     given = {**cfg, "prior_profile": cfg.get("prior_profile", LEGACY_PROFILE)}
     for flag, key in (("--obs", "obs"), ("--eval-episodes", "eval_episodes"), ("--split", "split"),
-                      ("--prior-profile", "prior_profile")):
+                      ("--prior-profile", "prior_profile"), ("--device", "device")):
         if key in given and given[key] != getattr(base, key):
             parts.append(f"{flag} {given[key]}")
     steps = [str(cfg["steps"])] if cfg["steps"] != base.steps else []

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from cog_core.experiments.executors import LOCAL, ExecutorSpec, gpus_per_run, ray_session
 from cog_core.experiments.pipeline import (
     CollectionMismatch,
     Job,
@@ -88,7 +89,7 @@ def _jobs(cfg: TableConfig, out: Path, scene: Scene, data: dict[int, dict[str, P
             steps = cfg.steps_for(scene.name)
             algo, obs = cfg.algo_and_obs(method)
             train = train_command(algo, data[seed]["task"], data[seed]["prior"], obs, steps, seed, run.path, overrides,
-                                  scene.conditions, cfg.curve_episodes, resume=resume)
+                                  scene.conditions, cfg.curve_episodes, resume=resume, device=cfg.device)
             evaluate = cogrl_command("eval", "--run", str(run.path), "--conditions", ",".join(scene.conditions),
                                      "--episodes", str(cfg.eval_episodes), "--split", cfg.split, "--json", str(run.final_eval))
             if method == "cog" and seed == cfg.seeds[0] and cfg.videos:
@@ -97,12 +98,20 @@ def _jobs(cfg: TableConfig, out: Path, scene: Scene, data: dict[int, dict[str, P
     return jobs
 
 
-def run_table(cfg: TableConfig) -> dict:
-    """Collect, train, evaluate and report; returns the report dict (also written as results.json)."""
+def run_table(cfg: TableConfig, executor: ExecutorSpec = LOCAL) -> dict:
+    """Collect, train, evaluate and report; returns the report dict (also written as results.json).
+    `executor` runs the collection workers and the runs (train + evaluate, one GPU each under Ray
+    when `cfg.device` asks for CUDA); the results do not depend on it."""
     cfg.validate()
     out = Path(cfg.out)
     refuse_shared_data(out, cfg.scenes)
     out.mkdir(parents=True, exist_ok=True)
+    with ray_session(executor):
+        return _run_table(cfg, out, executor)
+
+
+def _run_table(cfg: TableConfig, out: Path, executor: ExecutorSpec) -> dict:
+    gpus = gpus_per_run(cfg.device) if executor.is_ray else 0.0
     started = time.perf_counter()
     sizes: dict[int, dict[str, int]] = {}
     failures: list[str] = []
@@ -116,15 +125,15 @@ def run_table(cfg: TableConfig) -> dict:
             bags = bags_dir(out, data_seed)
             sizes.setdefault(data_seed, {}).update(collect_datasets(
                 bags, [(scene.prior_preset, prior_scale), (scene.task_preset, task_scale)], data_seed, cfg.workers,
-                cfg.prior_profile))
+                cfg.prior_profile, executor))
             paths = convert_datasets(bags, data_dir(out, data_seed), [scene.prior_preset, scene.task_preset])
             data[seed] = {"prior": paths[scene.prior_preset], "task": paths[scene.task_preset]}
         jobs = _jobs(cfg, out, scene, data)
         print(f"== {scene.name}: {len(jobs)} runs to train or evaluate "
               f"({len(cfg.methods) * len(cfg.seeds) - len(jobs)} already done)", flush=True)
-        for job in run_jobs(jobs, cfg.workers, f"{scene.name} runs"):
+        for job in run_jobs(jobs, cfg.workers, f"{scene.name} runs", executor, gpus):
             if job.returncode:
-                failures.append(f"{job.name} (exit {job.returncode}, log {job.log})")
+                failures.append(f"{job.name} ({job.error or f'exit {job.returncode}'}, log {job.log})")
     report = collect_report(cfg, out, sizes, time.perf_counter() - started)
     write_report(report, out)
     if failures:
