@@ -21,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "drawer condition (with rollout videos of COG) and print a success table, then export COG's policy to "
             "OUT/policy and run it through the policy node's own decision loop on the sim camera, so the demo ends "
             "with a model `ros2 launch cog_policy run.launch.py` accepts. By default it learns from what a robot "
-            "sees (the 48x48 camera image and the arm's state) and finishes in about 15 minutes on 2 CPU cores; "
+            "sees (the 48x48 camera image and the arm's state) and finishes in about 16 minutes on 2 CPU cores; "
             "--obs state learns from privileged object poses instead (faster, sim only). Re-running reuses "
             "collected bags in OUT/bags."
         ),
