@@ -58,7 +58,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-episodes", type=int, default=None, help="final evaluation episodes per condition")
     p.add_argument("--workers", type=int, default=None,
                    help="collection workers, and runs trained at once with the local executor, one CPU thread each "
-                        "(default 2; under Ray as many runs train at once as the cluster has CPUs, or GPUs with --device cuda)")
+                        "(default 2; under Ray as many runs train at once as the cluster has CPUs, or GPUs with --device cuda). "
+                        "Each collection worker draws its own episodes, so the datasets, and the table, depend on it")
     p.add_argument("--device", default=None, help=f"where every run trains: {DEVICE_HELP} (default auto)")
     p.add_argument("--set", action="append", default=[], metavar="[SCENE:]KEY=VALUE",
                    help="override a training config field of every run, after the preset's own (repeatable), "

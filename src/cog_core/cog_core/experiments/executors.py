@@ -118,7 +118,7 @@ def _import_ray() -> Any:
         import ray
     except ImportError:
         raise ExecutorError("--executor ray needs the ray package (a dependency of cog_core: reinstall it with "
-                            "`pip install -e src/cog_core`, or `pip install 'ray>=2.40'`)") from None
+                            "`pip install -e src/cog_core`, or `pip install 'ray>=2.60,<3'`)") from None
     return ray
 
 

@@ -89,6 +89,8 @@ def test_report_command_names_only_what_differs_from_the_preset_and_sizes_come_f
     assert command_line(asdict(uniform)) == "cogrl table --preset cpu --set data.policy_task_share=null --out r"
     assert uniform.overrides_for("drawer")[-1] == uniform.overrides_for("pick-place")[-1] == "data.policy_task_share=null"
     assert command_line(asdict(table_config("cpu", out="r", split="val"))) == "cogrl table --preset cpu --split val --out r"
+    # the collections depend on the worker count (a seed stream per worker), so the command names it
+    assert command_line(asdict(table_config("cpu", out="r", workers=4))) == "cogrl table --preset cpu --workers 4 --out r"
     assert (command_line(asdict(table_config("cpu", out="r", prior_profile="state-table")))
             == "cogrl table --preset cpu --prior-profile state-table --out r")
     # a report from before profiles existed was collected with today's state-table behaviours

@@ -218,8 +218,9 @@ def command_line(cfg: dict) -> str:
             parts.append(f"{flag} {','.join(map(str, cfg[key]))}")
     # reports from before splits and profiles existed: no split to name, today's "state-table" behaviours
     given = {**cfg, "prior_profile": cfg.get("prior_profile", LEGACY_PROFILE)}
+    # --workers too: each collection worker draws from a seed stream of its own, so the datasets depend on it
     for flag, key in (("--obs", "obs"), ("--eval-episodes", "eval_episodes"), ("--split", "split"),
-                      ("--prior-profile", "prior_profile"), ("--device", "device")):
+                      ("--prior-profile", "prior_profile"), ("--device", "device"), ("--workers", "workers")):
         if key in given and given[key] != getattr(base, key):
             parts.append(f"{flag} {given[key]}")
     steps = [str(cfg["steps"])] if cfg["steps"] != base.steps else []
