@@ -145,6 +145,19 @@ class _StopRequest:
         self.reason = self.reason or reason
 
 
+def sigterm_on_parent_death() -> Callable[[], None] | None:
+    """A call (Linux) after which the calling process gets SIGTERM when its parent dies, e.g. a
+    subprocess `preexec_fn`; None where the kernel offers none. libc is looked up here, so that a
+    forked child only makes the call."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
 def _die_with_parent(parent_pid: int, stop: _StopRequest) -> None:
     """Make this worker stop when its parent goes, however it goes: SIGTERM handled as a stop
     request, the kernel sending SIGTERM when the parent dies (Linux), and a thread polling
@@ -152,12 +165,9 @@ def _die_with_parent(parent_pid: int, stop: _StopRequest) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C reaches us too: the parent decides
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda signum, frame: stop.set(signal.Signals(signum).name))  # noqa: ARG005
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass  # the poll below still works
+    arm = sigterm_on_parent_death()
+    if arm is not None:  # elsewhere the poll below still works
+        arm()
     if os.getppid() != parent_pid:  # the parent died before the watch was set up
         stop.set("parent gone")
 

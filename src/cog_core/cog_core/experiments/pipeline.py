@@ -7,11 +7,9 @@ combined progress bar, on this machine or as Ray tasks (`executors`).
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -21,14 +19,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cog_core.data.convert import ConvertOptions, convert_bags
-from cog_core.experiments.collect import CollectConfig, collect, print_summary
+from cog_core.experiments.collect import CollectConfig, collect, print_summary, sigterm_on_parent_death
 from cog_core.experiments.executors import LOCAL, SHARED_PATH_HINT, ExecutorSpec, Task, TaskFailed, run_tasks
 from cog_core.rl.run_dir import RunDir
 from cog_core.scripted.policies import DEFAULT_PROFILE, LEGACY_PROFILE
 from cog_core.scripted.presets import get_preset
-
-
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 class CollectionMismatch(ValueError):
@@ -163,19 +158,6 @@ class Job:
         return min(RunDir(self.run_dir).steps_done(), self.steps)
 
 
-def _exit_with_parent() -> Callable[[], None] | None:
-    """A `preexec_fn` (Linux) after which a command gets SIGTERM when the process that started it
-    dies, so that a Ray worker that is killed leaves no training behind it; None elsewhere. libc is
-    looked up here, in the parent: the child only makes the call."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    return lambda: prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-
 def _job_task(payload: tuple[Job, str], report: Callable[[int], None]) -> tuple[int, float]:
     """One job as an executor task: its commands one after the other, run by this node's Python in
     the driver's working directory `cwd` (a shared path), its training steps reported as progress.
@@ -194,7 +176,7 @@ def _job_task(payload: tuple[Job, str], report: Callable[[int], None]) -> tuple[
             report(located.progress())
 
     threading.Thread(target=poll, name="job-progress", daemon=True).start()
-    before_exec = _exit_with_parent()
+    before_exec = sigterm_on_parent_death()  # a killed Ray worker leaves no training behind
     try:
         for cmd in job.commands:
             if cmd[1:3] == ["-m", "cog_core"]:

@@ -13,16 +13,9 @@ from cog_core.seeds import MAX_EVAL_SEED
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """A one-update BC run on pick-place's 12-D lowdim (the real trainer and checkpoint)."""
-    from cog_core.rl.data import TrainData, synthetic_transitions
-    from cog_core.rl.trainer import Trainer
+    from ..rl.helpers import tiny_bc_run
 
-    from ..rl.helpers import tiny_config
-
-    out = tmp_path_factory.mktemp("eval") / "run"
-    task = synthetic_transitions(2, 10, obs_keys=("lowdim",))
-    cfg = tiny_config(algo="bc", obs="state", steps=1)
-    Trainer(cfg, TrainData(cfg, task, task), out).train(progress=False)
-    return out
+    return tiny_bc_run(tmp_path_factory.mktemp("eval") / "run")
 
 
 def _eval(run, tmp_path, *extra: str) -> tuple[int, dict | None]:

@@ -18,16 +18,9 @@ from cog_core.cli import main
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """A one-update BC run on pick-place's 12-D lowdim (the real trainer and checkpoint)."""
-    from cog_core.rl.data import TrainData, synthetic_transitions
-    from cog_core.rl.trainer import Trainer
+    from ..rl.helpers import tiny_bc_run
 
-    from ..rl.helpers import tiny_config
-
-    out = tmp_path_factory.mktemp("flags") / "run"
-    task = synthetic_transitions(2, 10, obs_keys=("lowdim",))
-    cfg = tiny_config(algo="bc", obs="state", steps=1)
-    Trainer(cfg, TrainData(cfg, task, task), out).train(progress=False)
-    return out
+    return tiny_bc_run(tmp_path_factory.mktemp("flags") / "run")
 
 
 def _closed_port() -> int:

@@ -94,17 +94,13 @@ def test_evaluating_a_run_directory_leaves_no_temporary_export(tmp_path, monkeyp
     import tempfile
 
     from cog_core.experiments.evaluate import evaluate
-    from cog_core.rl.data import TrainData, synthetic_transitions
-    from cog_core.rl.trainer import Trainer
 
-    from ..rl.helpers import tiny_config
+    from ..rl.helpers import tiny_bc_run
 
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    task = synthetic_transitions(2, 10, obs_keys=("lowdim",))
-    cfg = tiny_config(algo="bc", obs="state", steps=1)
-    Trainer(cfg, TrainData(cfg, task, task), tmp_path / "run").train(progress=False)  # 12-D lowdim: pick-place
+    tiny_bc_run(tmp_path / "run")  # 12-D lowdim: pick-place
     [result] = evaluate(tmp_path / "run", ["pick_place/object_in_gripper"], episodes=1, progress=False)
     assert result.episodes == 1
     assert set(result.reached) == {"object_in_tray"}  # the cube starts in the hand

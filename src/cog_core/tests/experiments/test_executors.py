@@ -141,16 +141,9 @@ def test_an_output_the_driver_cannot_see_is_a_failure_that_asks_for_a_shared_pat
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> Path:
-    from cog_core.rl.data import TrainData, synthetic_transitions
-    from cog_core.rl.trainer import Trainer
+    from ..rl.helpers import tiny_bc_run
 
-    from ..rl.helpers import tiny_config
-
-    run = tmp_path_factory.mktemp("run") / "run"
-    task = synthetic_transitions(2, 10, obs_keys=("lowdim",))
-    cfg = tiny_config(algo="bc", obs="state", steps=2)
-    Trainer(cfg, TrainData(cfg, task, task), run).train(progress=False)  # 12-D lowdim: pick-place
-    return run
+    return tiny_bc_run(tmp_path_factory.mktemp("run") / "run", steps=2)  # 12-D lowdim: pick-place
 
 
 def test_an_evaluation_through_ray_gives_the_same_episodes_as_the_local_executor(tiny_run, tmp_path):

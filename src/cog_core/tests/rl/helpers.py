@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from cog_core.rl.config import CqlConfig, DataConfig, EncoderConfig, NetConfig, SacConfig, TrainConfig
 
 
@@ -18,3 +20,14 @@ def tiny_config(**kw) -> TrainConfig:
     base.update(kw)
     encoder = EncoderConfig(steps=kw.pop("encoder_steps", 4), batch_size=8, crops=2)
     return TrainConfig(net=net, sac=sac, data=data, cql=cql, encoder=encoder, **base)
+
+
+def tiny_bc_run(out: Path, steps: int = 1) -> Path:
+    """A finished BC run (the real trainer and checkpoint) on pick-place's 12-D lowdim, in `out`."""
+    from cog_core.rl.data import TrainData, synthetic_transitions
+    from cog_core.rl.trainer import Trainer
+
+    task = synthetic_transitions(2, 10, obs_keys=("lowdim",))
+    cfg = tiny_config(algo="bc", obs="state", steps=steps)
+    Trainer(cfg, TrainData(cfg, task, task), out).train(progress=False)
+    return out
