@@ -54,6 +54,10 @@ def run(args: argparse.Namespace) -> int:
         videos=args.videos,
     )
     try:
+        cfg.validate()
+    except ValueError as err:
+        raise UserError(f"{err} (see `cogrl demo --help`)") from None
+    try:
         run_demo(cfg)
     except CollectionMismatch as err:
         raise UserError(str(err)) from None

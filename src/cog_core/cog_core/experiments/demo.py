@@ -57,6 +57,20 @@ class DemoConfig:
     videos: int = 2  # COG rollout videos per condition (OUT/videos)
     algos: tuple[str, ...] = ("cog", "no-prior")
 
+    def validate(self) -> None:
+        """Raise ValueError naming the first setting that cannot work, before anything runs."""
+        if self.obs not in DEFAULT_STEPS:
+            raise ValueError(f"unknown observations {self.obs!r}; valid: {', '.join(DEFAULT_STEPS)}")
+        for name in ("eval_episodes", "workers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name.replace('_', ' ')} must be >= 1, got {getattr(self, name)}")
+        if self.steps is not None and self.steps < 1:
+            raise ValueError(f"steps must be >= 1, got {self.steps}")
+        if self.videos < 0:
+            raise ValueError(f"videos must be >= 0, got {self.videos}")
+        if not (self.prior_scale > 0 and self.task_scale > 0):
+            raise ValueError(f"data scales must be > 0, got prior {self.prior_scale:g}, task {self.task_scale:g}")
+
     def train_steps(self) -> int:
         """The gradient steps per method: `steps`, or the default for the observations."""
         return self.steps if self.steps is not None else DEFAULT_STEPS[self.obs]
@@ -91,6 +105,7 @@ def run_demo(cfg: DemoConfig) -> dict:
     from cog_core.experiments.pipeline import collect_datasets, convert_datasets
     from cog_core.sim.render import render_scenes
 
+    cfg.validate()
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()

@@ -54,3 +54,18 @@ def test_the_demo_learns_from_the_camera_by_default_and_its_steps_follow_the_obs
     assert DemoConfig().obs == "image+state" and DemoConfig().train_steps() == DEFAULT_STEPS["image+state"]
     assert DemoConfig(obs="state").train_steps() == DEFAULT_STEPS["state"] < DEFAULT_STEPS["image+state"]
     assert DemoConfig(obs="state", steps=123).train_steps() == 123
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--eval-episodes", "0"], "eval episodes must be >= 1"),
+    (["--steps", "0"], "steps must be >= 1"),
+    (["--videos", "-1"], "videos must be >= 0"),
+    (["--prior-scale", "0"], "data scales must be > 0"),
+])
+def test_bad_demo_settings_are_refused_in_one_line_before_anything_runs(tmp_path, capsys, args, message):
+    from cog_core.cli import main
+
+    assert main(["demo", "--out", str(tmp_path / "demo"), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [err[0]] and message in err[0] and "Traceback" not in err[0]
+    assert not (tmp_path / "demo").exists()  # nothing collected or written
