@@ -74,9 +74,16 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any], meta: dict[str, A
     the digest of both (a full disk raises `cog_core.files.DiskFull`; the old file stays)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    doc = checkpoint_document(payload, meta)
+    atomic_write(path, lambda tmp: torch.save(doc, tmp), size_hint=tensor_bytes(doc) + 2**20)
+
+
+def checkpoint_document(payload: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
+    """What `save_checkpoint` writes with `torch.save`: the payload, the format, the metadata as
+    JSON and the digest of all three (for writers that replace it together with other files)."""
     doc = dict(payload, format=CHECKPOINT_FORMAT, meta_json=json.dumps(meta))
     doc[DIGEST_KEY] = tree_digest(doc)
-    atomic_write(path, lambda tmp: torch.save(doc, tmp), size_hint=tensor_bytes(doc) + 2**20)
+    return doc
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

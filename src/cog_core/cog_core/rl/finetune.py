@@ -12,11 +12,19 @@ neither task nor prior data, so every row weighs the same in the policy's loss h
 fine-tuning is development) and a checkpoint is written, so `cogrl eval --run OUT` and
 `cogrl export --run OUT` work on the fine-tuned policy. The online episodes are training
 episodes (`cog_core.seeds.finetune_seed`), never an evaluation's.
+
+Fine-tuning resumes exactly: with every checkpoint (and when Ctrl-C stops it after the current
+episode) `OUT/finetune_state.npz` is replaced together with `OUT/checkpoint.pt`; it holds the
+online buffer, the episode count, the exploration and sampling RNG states and the config, so
+`Finetuner.restore` continues as if never stopped.
 """
 
 from __future__ import annotations
 
 import json
+import signal
+import threading
+import zipfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,14 +32,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from cog_core.files import atomic_write
+from cog_core.files import atomic_write, atomic_write_all, atomic_write_text
+from cog_core.rl.checkpoint import CheckpointError, checkpoint_document, tensor_bytes
 from cog_core.rl.cql import Batch
 from cog_core.rl.data import TrainData, obs_keys_for
 from cog_core.rl.evaluation import rollout_success
+from cog_core.rl.logs import trim_jsonl_log
 from cog_core.rl.run_dir import RunDir
 from cog_core.rl.trainer import Trainer, cosine_decay, finite_or_raise
 from cog_core.seeds import finetune_seed
 from cog_core.stations.rollout import policy_observation
+
+STATE_FILE = "finetune_state.npz"  # in OUT, beside checkpoint.pt: what resuming needs besides the trainer
+CONFIG_FILE = "finetune_config.json"
+LOG_FILE = "finetune.jsonl"
 
 
 @dataclass
@@ -111,6 +125,30 @@ class OnlineBuffer:
             }
         return self._packed
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every transition as stacked arrays, named "obs/<key>", "next/<key>", "actions", "rewards",
+        "dones" (nothing while empty)."""
+        if not len(self):
+            return {}
+        p = self._pack()
+        out = {f"obs/{k}": v for k, v in p["obs"].items()}
+        out.update({f"next/{k}": v for k, v in p["next"].items()})
+        out.update(actions=p["actions"], rewards=p["rewards"], dones=p["dones"])
+        return out
+
+    @classmethod
+    def from_arrays(cls, keys: list[str], arrays: dict[str, np.ndarray]) -> OnlineBuffer:
+        """A buffer holding the transitions `arrays()` returned (an empty one without them)."""
+        buf = cls(keys)
+        if "actions" in arrays:
+            for k in keys:
+                buf._obs[k] = list(arrays[f"obs/{k}"])
+                buf._next[k] = list(arrays[f"next/{k}"])
+            buf._actions = list(arrays["actions"])
+            buf._rewards = [float(r) for r in arrays["rewards"]]
+            buf._dones = [float(d) for d in arrays["dones"]]
+        return buf
+
     def sample(self, n: int, rng: np.random.Generator) -> Batch:
         """`n` rows drawn uniformly with replacement."""
         p = self._pack()
@@ -150,6 +188,73 @@ class Finetuner:
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
         self._owed = 0.0  # fractional updates carried between episodes
+        self.episode = 0  # online episodes collected (and trained on) so far
+        self.rows: list[dict[str, Any]] = []  # the evaluations so far (finetune.jsonl)
+        self.recent: list[bool] = []  # every online episode's success
+        self.interrupted = False  # set when Ctrl-C ended `run` early
+        self._stop = False
+
+    # -- saving and resuming -----------------------------------------------------------
+    def save(self) -> None:
+        """Replace OUT/checkpoint.pt and OUT/finetune_state.npz together (all temporaries are
+        written before either is renamed): the run resumes from episode `self.episode`."""
+        payload, meta = self.trainer.checkpoint_contents()
+        doc = checkpoint_document(payload, meta)
+        state: dict[str, np.ndarray] = {
+            **self.buffer.arrays(),
+            "episode": np.asarray(self.episode, np.int64),
+            "updates": np.asarray(self.trainer.step, np.int64),
+            "owed": np.asarray(self._owed, np.float64),
+            "recent": np.asarray(self.recent, bool),
+            "exploration_rng": self.gen.get_state().numpy(),
+            "batch_rng": np.asarray(json.dumps(self.rng.bit_generator.state)),
+            "config": np.asarray(json.dumps(asdict(self.cfg), sort_keys=True)),
+        }
+
+        def write_state(tmp: Path) -> None:
+            with tmp.open("wb") as f:
+                np.savez(f, **state)
+
+        size = tensor_bytes(doc) + sum(a.nbytes for a in state.values()) + 2**20
+        atomic_write_all({RunDir(self.out).checkpoint: lambda tmp: torch.save(doc, tmp), self.out / STATE_FILE: write_state},
+                         size_hint=size)
+
+    def restore(self) -> None:
+        """Continue OUT's fine-tuning where its last save left it. The trainer must hold
+        OUT/checkpoint.pt, and this config must be the one OUT was started with."""
+        path = self.out / STATE_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no fine-tuning state to resume from (written with every checkpoint); "
+                                    "start the fine-tuning again without --resume")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                state = {k: z[k] for k in z.files}
+            saved_cfg = json.loads(str(state["config"]))
+            batch_rng = json.loads(str(state["batch_rng"]))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+            raise CheckpointError(f"{path}: unreadable fine-tuning state ({err}); it is damaged: start the fine-tuning "
+                                  "again without --resume") from None
+        if saved_cfg != json.loads(json.dumps(asdict(self.cfg), sort_keys=True)):
+            diff = sorted(k for k in saved_cfg if saved_cfg[k] != asdict(self.cfg).get(k))
+            raise ValueError(f"{path}: this fine-tuning was started with other settings ({', '.join(diff)}); "
+                             f"resume with those of {self.out / CONFIG_FILE}")
+        if int(state["updates"]) != self.trainer.step:
+            raise CheckpointError(f"{path} (after {int(state['updates'])} updates) does not belong to "
+                                  f"{RunDir(self.out).checkpoint} (after {self.trainer.step}); start the fine-tuning again")
+        self.buffer = OnlineBuffer.from_arrays(self.keys, state)
+        self.episode = int(state["episode"])
+        self._owed = float(state["owed"])
+        self.recent = [bool(x) for x in state["recent"]]
+        self.gen.set_state(torch.from_numpy(state["exploration_rng"]))
+        self.rng.bit_generator.state = batch_rng
+        log = self.out / LOG_FILE
+        trim_jsonl_log(log, self.episode, key="episode")  # evaluations logged after the state was saved
+        self.rows = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
+
+    def _on_sigint(self, signum, frame) -> None:  # noqa: ARG002
+        if self._stop:  # second Ctrl-C: give up immediately
+            raise KeyboardInterrupt
+        self._stop = True
 
     def _batch(self) -> Batch:
         size = self.trainer.cfg.batch_size
@@ -195,23 +300,26 @@ class Finetuner:
         finite_or_raise(means)
         return means
 
-    def run(self, progress: bool = True) -> list[dict[str, Any]]:
-        """Collect `episodes` episodes, training after each; evaluate every `eval_interval`. Returns the log rows."""
+    def run(self, progress: bool = True, stop_after: int | None = None) -> list[dict[str, Any]]:
+        """Collect episodes up to `episodes` (from `self.episode`, which `restore` sets), training
+        after each; evaluate and save every `eval_interval`. Ctrl-C (or `stop_after` more episodes)
+        stops after the current episode and saves; Ctrl-C sets `self.interrupted`. Returns the log rows."""
         from cog_core.sim import make_env
 
         self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "finetune_config.json").write_text(json.dumps(asdict(self.cfg), indent=2))
-        log_path = self.out / "finetune.jsonl"
-        log_path.write_text("")
-        rows: list[dict[str, Any]] = []
+        log_path = self.out / LOG_FILE
+        fresh = self.episode == 0 and not self.rows
+        if fresh:
+            atomic_write_text(self.out / CONFIG_FILE, json.dumps(asdict(self.cfg), indent=2))
+            atomic_write_text(log_path, "")
         conditions = self.cfg.conditions
         env = make_env(conditions[0], image_size=self.trainer.spec.image_size or 48)
         bar = None
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=self.cfg.episodes, unit="ep", desc=f"finetune {self.cfg.condition}")
-        recent: list[bool] = []
+            bar = tqdm(total=self.cfg.episodes, initial=self.episode, unit="ep", desc=f"finetune {self.cfg.condition}")
+        recent = self.recent
 
         def evaluate(episode: int) -> None:
             runtime = self.trainer.runtime()
@@ -222,17 +330,22 @@ class Finetuner:
                    "train_success_recent": float(np.mean(recent[-self.cfg.eval_interval:])) if recent else None}
             if len(conditions) > 1:
                 row["eval_by_condition"] = by_condition
-            rows.append(row)
+            self.rows.append(row)
             with log_path.open("a") as f:
                 f.write(json.dumps(row) + "\n")
-            self.trainer.save(RunDir(self.out).checkpoint)
+            self.save()
             if bar is not None:
                 detail = "" if len(conditions) == 1 else " (" + ", ".join(f"{c}: {r:.2f}" for c, r in by_condition.items()) + ")"
                 bar.write(f"episode {episode}: eval success {rate:.2f}{detail}, {self.cfg.eval_episodes} episodes each")
 
+        old_handler = None
+        if threading.current_thread() is threading.main_thread():
+            old_handler = signal.signal(signal.SIGINT, self._on_sigint)
         try:
-            evaluate(0)
-            for ep in range(1, self.cfg.episodes + 1):
+            if fresh:
+                evaluate(0)
+            last = self.cfg.episodes if stop_after is None else min(self.cfg.episodes, self.episode + stop_after)
+            for ep in range(self.episode + 1, last + 1):
                 success, length = self.collect_episode(env, ep)
                 recent.append(success)
                 self._owed += length * self.cfg.updates_per_step
@@ -240,17 +353,26 @@ class Finetuner:
                 self._owed -= n
                 self.trainer.agent.scale_learning_rates(self.lr_factor(ep))
                 stats = self.train(n)
+                self.episode = ep
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix({"recent": f"{np.mean(recent[-50:]):.2f}", "q": f"{stats.get('q1_data', 0):.3g}"}, refresh=False)
                 if ep % self.cfg.eval_interval == 0 or ep == self.cfg.episodes:
                     evaluate(ep)
+                elif self._stop or ep == last:
+                    self.save()
+                if self._stop:
+                    self.interrupted = True
+                    break
         finally:
+            if old_handler is not None:
+                signal.signal(signal.SIGINT, old_handler)
             env.close()
             if bar is not None:
                 bar.close()
-        plot_finetune(rows, self.out / "finetune.png", self.cfg.condition)
-        return rows
+        self._stop = False
+        plot_finetune(self.rows, self.out / "finetune.png", self.cfg.condition)
+        return self.rows
 
 
 def plot_finetune(rows: list[dict[str, Any]], path: Path, condition: str) -> None:

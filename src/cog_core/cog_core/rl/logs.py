@@ -55,8 +55,8 @@ def _row_step(row: dict[str, str]) -> float:
         return math.inf
 
 
-def trim_jsonl_log(path: Path, step: int) -> None:
-    """Drop (atomically) the lines of a JSON-lines log whose "step" is after `step`, and a torn last line."""
+def trim_jsonl_log(path: Path, step: int, key: str = "step") -> None:
+    """Drop (atomically) the lines of a JSON-lines log whose `key` ("step") is after `step`, and a torn last line."""
     if not path.is_file():
         return
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
@@ -66,7 +66,7 @@ def trim_jsonl_log(path: Path, step: int) -> None:
             entry = json.loads(line) if line.endswith("\n") else None
         except ValueError:
             entry = None
-        if isinstance(entry, dict) and int(entry.get("step", 0)) <= step:
+        if isinstance(entry, dict) and int(entry.get(key, 0)) <= step:
             kept.append(line)
     if len(kept) != len(lines):
         atomic_write_text(path, "".join(kept))

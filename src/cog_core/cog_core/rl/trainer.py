@@ -201,6 +201,10 @@ class Trainer:
     def save(self, path: str | Path) -> None:
         """Write a checkpoint that resumes exactly (weights, optimizers, every RNG state), of CPU
         tensors whatever the device (it resumes on any)."""
+        save_checkpoint(path, *self.checkpoint_contents())
+
+    def checkpoint_contents(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The (payload, metadata) that `save` writes, after flushing the logs they cover."""
         self._sync_logs()  # every row up to this step is on disk before the checkpoint that covers it
         payload = {
             "model": self.model.state_dict(),
@@ -213,7 +217,7 @@ class Trainer:
         payload = cpu_tree(payload)
         meta = self.meta()
         meta["numpy_rng"] = self.rng.bit_generator.state
-        save_checkpoint(path, payload, meta)
+        return payload, meta
 
     def load(self, path: str | Path, allow_data_change: bool = False) -> None:
         """Restore a checkpoint written by `save` with the same config, data spec and (unless

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -128,3 +129,64 @@ def test_finetune_from_a_frozen_encoder_run_keeps_the_encoder_frozen(tmp_path):
     rows = Finetuner(trainer, data, ft, tmp_path / "ft").run(progress=False)
     assert rows[-1]["env_steps"] == 40 and trainer.step > 4
     assert all(torch.equal(trunk[k], v) for k, v in trainer.model.trunk.state_dict().items())
+
+
+def _resumed(out, data):
+    """A fresh trainer and finetuner restored from fine-tuning output `out` (what `--resume` builds)."""
+    from cog_core.rl.checkpoint import checkpoint_config, load_checkpoint
+    from cog_core.rl.finetune import CONFIG_FILE
+
+    ckpt = out / "checkpoint.pt"
+    trainer = Trainer(checkpoint_config(ckpt, load_checkpoint(ckpt)["meta"]), data, out)
+    trainer.load(ckpt)
+    cfg = FinetuneConfig(**json.loads((out / CONFIG_FILE).read_text()))
+    finetuner = Finetuner(trainer, data, cfg, out)
+    finetuner.restore()
+    return finetuner
+
+
+@pytest.mark.parametrize("stop_at", [2, 3])  # on an evaluation, and between two
+def test_a_stopped_finetuning_resumes_exactly(tmp_path, stop_at):
+    cfg = FinetuneConfig(condition="pick_place/object_in_gripper,pick_place/object_on_table", episodes=4, eval_interval=2,
+                         eval_episodes=1, updates_per_step=0.1, lr_decay_from=0.5)
+    trainer_a, data_a = _trainer(tmp_path / "a")
+    whole = Finetuner(trainer_a, data_a, cfg, tmp_path / "a" / "ft")
+    rows_a = whole.run(progress=False)
+
+    trainer_b, data_b = _trainer(tmp_path / "b")
+    out = tmp_path / "b" / "ft"
+    first = Finetuner(trainer_b, data_b, cfg, out)
+    first.run(progress=False, stop_after=stop_at)
+    assert first.episode == stop_at and not first.interrupted
+    assert (out / "finetune_state.npz").is_file()
+
+    resumed = _resumed(out, data_b)
+    assert resumed.episode == stop_at and len(resumed.buffer) == len(first.buffer)
+    rows_b = resumed.run(progress=False)
+    assert rows_b == rows_a
+    assert [json.loads(line) for line in (out / "finetune.jsonl").read_text().splitlines()] == rows_a
+    assert resumed.trainer.step == trainer_a.step and resumed.recent == whole.recent
+    for key, value in trainer_a.model.state_dict().items():
+        assert torch.equal(resumed.trainer.model.state_dict()[key], value), key
+    for name, arr in whole.buffer.arrays().items():
+        assert np.array_equal(resumed.buffer.arrays()[name], arr), name
+
+
+def test_resuming_refuses_other_settings_and_a_missing_or_damaged_state(tmp_path):
+    from cog_core.rl.checkpoint import CheckpointError
+
+    trainer, data = _trainer(tmp_path)
+    cfg = FinetuneConfig(condition="pick_place/object_in_gripper", episodes=2, eval_interval=1, eval_episodes=1,
+                         updates_per_step=0.1)
+    out = tmp_path / "ft"
+    with pytest.raises(FileNotFoundError, match="no fine-tuning state"):
+        Finetuner(trainer, data, cfg, out).restore()
+    Finetuner(trainer, data, cfg, out).run(progress=False, stop_after=1)
+    with pytest.raises(ValueError, match="other settings \\(episodes\\)"):
+        Finetuner(trainer, data, replace(cfg, episodes=3), out).restore()
+    state = out / "finetune_state.npz"
+    raw = bytearray(state.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    state.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="damaged"):
+        _resumed(out, data)
