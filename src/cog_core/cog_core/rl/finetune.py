@@ -13,6 +13,11 @@ fine-tuning is development) and a checkpoint is written, so `cogrl eval --run OU
 `cogrl export --run OUT` work on the fine-tuned policy. The online episodes are training
 episodes (`cog_core.seeds.finetune_seed`), never an evaluation's.
 
+From a frozen-encoder run (`arch=frozen`) the updates run on cached trunk features, as offline:
+the offline rows' cache is rebuilt with the offline run's crop offsets, and each online image is
+encoded once at as many crops (`OnlineFeatures`), so an update costs what an offline one does
+instead of running the trunk over every sampled image.
+
 Fine-tuning resumes exactly: with every checkpoint (and when Ctrl-C stops it after the current
 episode) `OUT/finetune_state.npz` is replaced together with `OUT/checkpoint.pt`; it holds the
 online buffer, the episode count, the exploration and sampling RNG states and the config, so
@@ -31,13 +36,16 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from cog_core.files import atomic_write, atomic_write_all, atomic_write_text
 from cog_core.rl.checkpoint import CheckpointError, checkpoint_document, tensor_bytes
 from cog_core.rl.cql import Batch
 from cog_core.rl.data import TrainData, obs_keys_for
 from cog_core.rl.evaluation import rollout_success
+from cog_core.rl.features import cache_offsets, encode_images
 from cog_core.rl.logs import trim_jsonl_log
+from cog_core.rl.networks import FrozenModel
 from cog_core.rl.run_dir import RunDir
 from cog_core.rl.trainer import Trainer, cosine_decay, finite_or_raise
 from cog_core.seeds import finetune_seed
@@ -89,75 +97,119 @@ class FinetuneConfig:
         return names
 
 
-class OnlineBuffer:
-    """Growing arrays of online transitions, sampled uniformly into `Batch`es."""
+def _write_rows(store: dict[str, Any], name: str, start: int, rows: Any) -> None:
+    """Write `rows` (numpy or torch, leading axis = rows) from row `start` of the growing array
+    `store[name]`, created like them; its capacity doubles as often as needed."""
+    arr = store.get(name)
+    stop = start + len(rows)
+    if arr is None or stop > len(arr):
+        capacity = max(1024, len(arr) if arr is not None else 0)
+        while capacity < stop:
+            capacity *= 2
+        if isinstance(rows, torch.Tensor):
+            grown = torch.empty((capacity, *rows.shape[1:]), dtype=rows.dtype, device=rows.device)
+        else:
+            grown = np.empty((capacity, *rows.shape[1:]), rows.dtype)
+        if arr is not None:
+            grown[:start] = arr[:start]
+        arr = grown
+    arr[start:stop] = rows
+    store[name] = arr
 
-    def __init__(self, keys: list[str]) -> None:
+
+class OnlineFeatures:
+    """The frozen trunk's features of the online rows' images at `crops` crop offsets each (the
+    first uncropped), as `FeatureCache` holds them for the offline rows, so that online updates run
+    on features too. Row i's offsets come from (seed, i) alone: a resumed buffer recomputes the
+    same features."""
+
+    def __init__(self, trunk: nn.Module, crops: int, pad: int, seed: int) -> None:
+        self.trunk, self.crops, self.pad, self.seed = trunk, crops, pad, seed
+        self.n = 0  # rows encoded
+        self._store: dict[str, torch.Tensor] = {}
+
+    def row_offsets(self, start: int, stop: int) -> np.ndarray:
+        """(stop - start, 2, crops, 2) crop offsets of rows start..stop-1: [:, 0] for s, [:, 1] for s'."""
+        return np.stack([cache_offsets(2, self.crops, self.pad, np.random.default_rng([self.seed, 0x0F1E, i]))
+                         for i in range(start, stop)])
+
+    def update(self, obs_images: np.ndarray, next_images: np.ndarray) -> None:
+        """Encode the rows of these (all the buffer's) images after the `n` already encoded."""
+        stop = len(obs_images)
+        if stop <= self.n:
+            return
+        offsets = self.row_offsets(self.n, stop)
+        was_training = self.trunk.training
+        self.trunk.eval()
+        try:
+            for name, images, k in (("obs", obs_images, 0), ("next", next_images, 1)):
+                _write_rows(self._store, name, self.n, encode_images(self.trunk, images[self.n : stop], offsets[:, k], self.pad))
+        finally:
+            self.trunk.train(was_training)
+        self.n = stop
+
+    def gather(self, idx: np.ndarray, crops: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features of rows `idx` at cached crops `crops[0]` (s) and `crops[1]` (s'), on the trunk's device."""
+        device = self._store["obs"].device
+        rows = torch.from_numpy(idx).to(device)
+        return (self._store["obs"][rows, torch.from_numpy(crops[0]).to(device)],
+                self._store["next"][rows, torch.from_numpy(crops[1]).to(device)])
+
+
+class OnlineBuffer:
+    """Growing arrays of online transitions, sampled uniformly into `Batch`es. With `features` (a
+    frozen encoder's), batches carry the cached trunk features ("feat") instead of images."""
+
+    def __init__(self, keys: list[str], features: OnlineFeatures | None = None) -> None:
         self.keys = keys
-        self._obs: dict[str, list[np.ndarray]] = {k: [] for k in keys}
-        self._next: dict[str, list[np.ndarray]] = {k: [] for k in keys}
-        self._actions: list[np.ndarray] = []
-        self._rewards: list[float] = []
-        self._dones: list[float] = []
-        self._packed: dict[str, Any] | None = None
+        self.features = features
+        self._n = 0
+        self._arrays: dict[str, Any] = {}  # names as `arrays()` returns them, each of some capacity >= len
 
     def __len__(self) -> int:
-        return len(self._actions)
+        return self._n
 
     def add(self, obs: dict[str, np.ndarray], action: np.ndarray, reward: float, next_obs: dict[str, np.ndarray], done: bool) -> None:
         """Append one transition (observation dicts hold at least `keys`)."""
-        for k in self.keys:
-            self._obs[k].append(np.asarray(obs[k]).copy())
-            self._next[k].append(np.asarray(next_obs[k]).copy())
-        self._actions.append(np.asarray(action, np.float32))
-        self._rewards.append(float(reward))
-        self._dones.append(float(done))
-        self._packed = None
-
-    def _pack(self) -> dict[str, Any]:
-        if self._packed is None:
-            self._packed = {
-                "obs": {k: np.stack(v) for k, v in self._obs.items()},
-                "next": {k: np.stack(v) for k, v in self._next.items()},
-                "actions": np.stack(self._actions),
-                "rewards": np.asarray(self._rewards, np.float32),
-                "dones": np.asarray(self._dones, np.float32),
-            }
-        return self._packed
+        row = {**{f"obs/{k}": obs[k] for k in self.keys}, **{f"next/{k}": next_obs[k] for k in self.keys},
+               "actions": np.asarray(action, np.float32), "rewards": np.float32(reward), "dones": np.float32(done)}
+        for name, value in row.items():
+            _write_rows(self._arrays, name, self._n, np.asarray(value)[None])
+        self._n += 1
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Every transition as stacked arrays, named "obs/<key>", "next/<key>", "actions", "rewards",
-        "dones" (nothing while empty)."""
-        if not len(self):
-            return {}
-        p = self._pack()
-        out = {f"obs/{k}": v for k, v in p["obs"].items()}
-        out.update({f"next/{k}": v for k, v in p["next"].items()})
-        out.update(actions=p["actions"], rewards=p["rewards"], dones=p["dones"])
-        return out
+        """Every transition as stacked arrays (views), named "obs/<key>", "next/<key>", "actions",
+        "rewards", "dones" (nothing while empty)."""
+        return {name: arr[: self._n] for name, arr in self._arrays.items()}
 
     @classmethod
-    def from_arrays(cls, keys: list[str], arrays: dict[str, np.ndarray]) -> OnlineBuffer:
+    def from_arrays(cls, keys: list[str], arrays: dict[str, np.ndarray], features: OnlineFeatures | None = None) -> OnlineBuffer:
         """A buffer holding the transitions `arrays()` returned (an empty one without them)."""
-        buf = cls(keys)
+        buf = cls(keys, features)
         if "actions" in arrays:
-            for k in keys:
-                buf._obs[k] = list(arrays[f"obs/{k}"])
-                buf._next[k] = list(arrays[f"next/{k}"])
-            buf._actions = list(arrays["actions"])
-            buf._rewards = [float(r) for r in arrays["rewards"]]
-            buf._dones = [float(d) for d in arrays["dones"]]
+            buf._arrays = {name: np.array(arrays[name]) for name in [*(f"{w}/{k}" for k in keys for w in ("obs", "next")),
+                                                                     "actions", "rewards", "dones"]}
+            buf._n = len(buf._arrays["actions"])
         return buf
 
     def sample(self, n: int, rng: np.random.Generator) -> Batch:
         """`n` rows drawn uniformly with replacement."""
-        p = self._pack()
+        p = self.arrays()
         idx = rng.integers(0, len(self), size=n)
+        keys = self.keys
+        if self.features is not None:
+            self.features.update(p["obs/image"], p["next/image"])
+            crops = rng.integers(0, self.features.crops, size=(2, n))
+            keys = [k for k in keys if k != "image"]
 
-        def tensors(d: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-            return {k: torch.from_numpy(v[idx]) if k == "image" else torch.from_numpy(v[idx]).float() for k, v in d.items()}
+        def tensors(side: str) -> dict[str, torch.Tensor]:
+            return {k: torch.from_numpy(p[f"{side}/{k}"][idx]) if k == "image" else torch.from_numpy(p[f"{side}/{k}"][idx]).float()
+                    for k in keys}
 
-        return Batch(obs=tensors(p["obs"]), next_obs=tensors(p["next"]), actions=torch.from_numpy(p["actions"][idx]),
+        obs, nxt = tensors("obs"), tensors("next")
+        if self.features is not None:
+            obs["feat"], nxt["feat"] = self.features.gather(idx, crops)
+        return Batch(obs=obs, next_obs=nxt, actions=torch.from_numpy(p["actions"][idx]),
                      rewards=torch.from_numpy(p["rewards"][idx]), dones=torch.from_numpy(p["dones"][idx]))
 
 
@@ -181,10 +233,7 @@ class Finetuner:
         self.keys = obs_keys_for(trainer.cfg.obs)
         trainer.agent.scale_learning_rates(1.0)  # online updates run at the configured rates, whatever the offline schedule left
         trainer.adopt_averaged_policy()  # start from the policy the offline run deployed; no averaging online
-        # A frozen encoder's cached features cover the offline images only: offline and online rows
-        # both go through the frozen trunk as images here.
-        data.attach_features(None)
-        self.buffer = OnlineBuffer(self.keys)
+        self.buffer = OnlineBuffer(self.keys, self._online_features())
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
         self._owed = 0.0  # fractional updates carried between episodes
@@ -193,6 +242,18 @@ class Finetuner:
         self.recent: list[bool] = []  # every online episode's success
         self.interrupted = False  # set when Ctrl-C ended `run` early
         self._stop = False
+
+    def _online_features(self) -> OnlineFeatures | None:
+        """With a frozen encoder, the offline rows' feature cache (built now if the trainer has none,
+        with the offline run's offsets) and an online one, so that updates run on features; None
+        (and images for every row) otherwise."""
+        model = self.trainer.model
+        if not (isinstance(model, FrozenModel) and bool(model.encoder_frozen)):
+            self.data.attach_features(None)
+            return None
+        self.trainer.prepare_encoder()
+        cfg = self.trainer.cfg
+        return OnlineFeatures(model.trunk, cfg.encoder.crops, cfg.data.crop_pad, self.cfg.seed)
 
     # -- saving and resuming -----------------------------------------------------------
     def save(self) -> None:
@@ -241,7 +302,7 @@ class Finetuner:
         if int(state["updates"]) != self.trainer.step:
             raise CheckpointError(f"{path} (after {int(state['updates'])} updates) does not belong to "
                                   f"{RunDir(self.out).checkpoint} (after {self.trainer.step}); start the fine-tuning again")
-        self.buffer = OnlineBuffer.from_arrays(self.keys, state)
+        self.buffer = OnlineBuffer.from_arrays(self.keys, state, self.buffer.features)
         self.episode = int(state["episode"])
         self._owed = float(state["owed"])
         self.recent = [bool(x) for x in state["recent"]]

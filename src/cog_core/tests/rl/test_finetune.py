@@ -113,8 +113,7 @@ def test_conditions_from_different_scenes_are_refused():
         FinetuneConfig(condition="drawer/closed,drawer/nope").validate()
 
 
-def test_finetune_from_a_frozen_encoder_run_keeps_the_encoder_frozen(tmp_path):
-    """arch=frozen: the offline run trained on cached features; online, images meet the frozen trunk."""
+def _frozen_trainer(tmp_path):
     task = synthetic_transitions(3, 10, obs_keys=("image", "state"), image_size=48)
     prior = synthetic_transitions(3, 10, obs_keys=("image", "state"), image_size=48, is_task=False, seed=1)
     cfg = tiny_config(algo="cog", obs="image+state", arch="frozen", steps=4)
@@ -122,20 +121,42 @@ def test_finetune_from_a_frozen_encoder_run_keeps_the_encoder_frozen(tmp_path):
     data = TrainData(cfg, task, prior)
     trainer = Trainer(cfg, data, tmp_path / "offline")
     trainer.train(progress=False)
+    return trainer, data
+
+
+def test_finetune_from_a_frozen_encoder_run_keeps_the_encoder_frozen_and_updates_on_features(tmp_path):
+    """arch=frozen: offline and online rows reach the updates as cached trunk features."""
+    from cog_core.rl.features import image_input
+    from cog_core.rl.augment import random_crop
+
+    trainer, data = _frozen_trainer(tmp_path)
     assert data.features is not None
     trunk = {k: v.clone() for k, v in trainer.model.trunk.state_dict().items()}
     ft = FinetuneConfig(condition="pick_place/object_in_gripper", episodes=1, eval_interval=1, eval_episodes=1,
                         updates_per_step=0.25)
-    rows = Finetuner(trainer, data, ft, tmp_path / "ft").run(progress=False)
+    finetuner = Finetuner(trainer, data, ft, tmp_path / "ft")
+    rows = finetuner.run(progress=False)
     assert rows[-1]["env_steps"] == 40 and trainer.step > 4
     assert all(torch.equal(trunk[k], v) for k, v in trainer.model.trunk.state_dict().items())
+    assert data.features is not None  # the offline cache stays attached
 
+    batch = finetuner._batch()  # half offline, half online (the buffer holds more than a batch)
+    assert "image" not in batch.obs and batch.obs["feat"].shape == (trainer.cfg.batch_size, data.features.feature_dim)
+    # an online row's cached feature is the trunk's output on its image at that row's crop offset
+    online = finetuner.buffer
+    images, offsets = online.arrays()["next/image"], online.features.row_offsets(5, 6)[0, 1]
+    with torch.no_grad():
+        trainer.model.trunk.eval()
+        expected = trainer.model.trunk(image_input(random_crop(torch.from_numpy(images[5:6]), 4, torch.from_numpy(offsets[1:2]))))
+    _, got = online.features.gather(np.array([5]), np.array([[0], [1]]))
+    torch.testing.assert_close(got, expected)
 
 def _resumed(out, data):
     """A fresh trainer and finetuner restored from fine-tuning output `out` (what `--resume` builds)."""
     from cog_core.rl.checkpoint import checkpoint_config, load_checkpoint
     from cog_core.rl.finetune import CONFIG_FILE
 
+    data.attach_features(None)  # as loaded from disk: a frozen run's feature cache is built again
     ckpt = out / "checkpoint.pt"
     trainer = Trainer(checkpoint_config(ckpt, load_checkpoint(ckpt)["meta"]), data, out)
     trainer.load(ckpt)
@@ -145,15 +166,16 @@ def _resumed(out, data):
     return finetuner
 
 
-@pytest.mark.parametrize("stop_at", [2, 3])  # on an evaluation, and between two
-def test_a_stopped_finetuning_resumes_exactly(tmp_path, stop_at):
+@pytest.mark.parametrize(("obs", "stop_at"), [("state", 2), ("state", 3), ("frozen image", 3)])  # on an evaluation, between two
+def test_a_stopped_finetuning_resumes_exactly(tmp_path, obs, stop_at):
     cfg = FinetuneConfig(condition="pick_place/object_in_gripper,pick_place/object_on_table", episodes=4, eval_interval=2,
                          eval_episodes=1, updates_per_step=0.1, lr_decay_from=0.5)
-    trainer_a, data_a = _trainer(tmp_path / "a")
+    make = _trainer if obs == "state" else _frozen_trainer
+    trainer_a, data_a = make(tmp_path / "a")
     whole = Finetuner(trainer_a, data_a, cfg, tmp_path / "a" / "ft")
     rows_a = whole.run(progress=False)
 
-    trainer_b, data_b = _trainer(tmp_path / "b")
+    trainer_b, data_b = make(tmp_path / "b")
     out = tmp_path / "b" / "ft"
     first = Finetuner(trainer_b, data_b, cfg, out)
     first.run(progress=False, stop_after=stop_at)
