@@ -6,7 +6,11 @@ prints, per condition, the mean success over the seeds at every evaluated episod
 of them reached (with the per-seed rates at the last one), then draws each condition's mean
 (solid) and each seed (thin) against online episodes.
 
-Run: .venv/bin/python scripts/finetune_seeds.py ft/seed0 ft/seed1 ft/seed2 --png docs/results/ft.png [--every 100]
+A seed fine-tuned in rounds (`cogrl finetune --run ft/seed0 --out ft/seed0_more ...`) is given as
+its outputs joined by "+": each later round's episodes count on from the round before, whose final
+evaluation stands for the later round's episode 0.
+
+Run: .venv/bin/python scripts/finetune_seeds.py ft/seed0+ft/seed0_more ft/seed1 ft/seed2 --png docs/results/ft.png [--every 100]
 """
 
 from __future__ import annotations
@@ -27,6 +31,16 @@ def load_rows(run: Path) -> list[dict[str, Any]]:
     return sorted((json.loads(line) for line in path.read_text().splitlines() if line.strip()), key=lambda r: r["episode"])
 
 
+def load_chain(spec: str) -> list[dict[str, Any]]:
+    """The evaluations of one seed's rounds ("a+b+c"), episodes counted on across the rounds."""
+    rows: list[dict[str, Any]] = []
+    for part in spec.split("+"):
+        offset = rows[-1]["episode"] if rows else 0
+        more = load_rows(Path(part))
+        rows += [dict(r, episode=r["episode"] + offset) for r in (more[1:] if rows else more)]
+    return rows
+
+
 def by_condition(row: dict[str, Any]) -> dict[str, float]:
     """A row's success per condition (one condition: the row's own rate under the name "all")."""
     return row.get("eval_by_condition") or {"all": row["eval_success"]}
@@ -35,12 +49,12 @@ def by_condition(row: dict[str, Any]) -> dict[str, float]:
 def main() -> int:
     """Print the table and write the figure."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("runs", nargs="+", type=Path, help="`cogrl finetune` output directories, one per seed")
+    ap.add_argument("runs", nargs="+", help="`cogrl finetune` output directories, one per seed (rounds joined by +)")
     ap.add_argument("--png", type=Path, help="write the figure here")
     ap.add_argument("--every", type=int, default=100, help="table columns every this many episodes (default 100)")
     args = ap.parse_args()
 
-    seeds = [{r["episode"]: r for r in load_rows(run)} for run in args.runs]
+    seeds = [{r["episode"]: r for r in load_chain(run)} for run in args.runs]
     common = sorted(set.intersection(*(set(s) for s in seeds)))
     columns = [e for e in common if e % args.every == 0] or common
     conditions = list(by_condition(seeds[0][common[0]]))

@@ -30,3 +30,11 @@ def test_means_over_the_episodes_every_seed_reached(tmp_path):
     assert png.stat().st_size > 0
     missing = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "nope")], capture_output=True, text=True)
     assert missing.returncode != 0 and "finetune.jsonl: not found" in missing.stderr
+
+
+def test_rounds_joined_by_plus_count_on(tmp_path):
+    first = _run(tmp_path / "a", {0: (0.5, 0.0), 100: (0.8, 0.2)})
+    more = _run(tmp_path / "a_more", {0: (0.8, 0.2), 100: (1.0, 0.6)})
+    res = subprocess.run([sys.executable, str(SCRIPT), f"{first}+{more}"], capture_output=True, text=True, check=True)
+    assert "| online episodes | 0 | 100 | 200 |" in res.stdout.splitlines()
+    assert "| `drawer/blocked_by_object` | 0.00 | 0.20 | 0.60 (0.60) |" in res.stdout.splitlines()
