@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cog_core.files import atomic_write, atomic_write_all, atomic_write_text
+from cog_core.files import atomic_write, atomic_write_all, atomic_write_text, remove_stale_temporaries
 from cog_core.rl.checkpoint import CheckpointError, checkpoint_document, tensor_bytes
 from cog_core.rl.cql import Batch
 from cog_core.rl.data import TrainData, obs_keys_for
@@ -368,6 +368,8 @@ class Finetuner:
         from cog_core.sim import make_env
 
         self.out.mkdir(parents=True, exist_ok=True)
+        for path in (RunDir(self.out).checkpoint, self.out / STATE_FILE, self.out / LOG_FILE):
+            remove_stale_temporaries(path)  # left by a run killed while it replaced the file (the state: up to GBs)
         log_path = self.out / LOG_FILE
         fresh = self.episode == 0 and not self.rows
         if fresh:

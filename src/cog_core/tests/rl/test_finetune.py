@@ -184,7 +184,11 @@ def test_a_stopped_finetuning_resumes_exactly(tmp_path, obs, stop_at):
 
     resumed = _resumed(out, data_b)
     assert resumed.episode == stop_at and len(resumed.buffer) == len(first.buffer)
+    # a save killed half-way leaves a temporary named after a process that is gone: removed on resume
+    stale = out / ".finetune_state.npz.999999999-0badc0de.tmp.npz"
+    stale.write_bytes(b"half a state")
     rows_b = resumed.run(progress=False)
+    assert not stale.exists()
     assert rows_b == rows_a
     assert [json.loads(line) for line in (out / "finetune.jsonl").read_text().splitlines()] == rows_a
     assert resumed.trainer.step == trainer_a.step and resumed.recent == whole.recent
