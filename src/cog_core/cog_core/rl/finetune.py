@@ -269,7 +269,7 @@ class Finetuner:
             "recent": np.asarray(self.recent, bool),
             "exploration_rng": self.gen.get_state().numpy(),
             "batch_rng": np.asarray(json.dumps(self.rng.bit_generator.state)),
-            "config": np.asarray(json.dumps(asdict(self.cfg), sort_keys=True)),
+            "config": np.asarray(json.dumps(asdict(self.cfg))),
         }
 
         def write_state(tmp: Path) -> None:
@@ -295,8 +295,9 @@ class Finetuner:
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
             raise CheckpointError(f"{path}: unreadable fine-tuning state ({err}); it is damaged: start the fine-tuning "
                                   "again without --resume") from None
-        if saved_cfg != json.loads(json.dumps(asdict(self.cfg), sort_keys=True)):
-            diff = sorted(k for k in saved_cfg if saved_cfg[k] != asdict(self.cfg).get(k))
+        mine = json.loads(json.dumps(asdict(self.cfg)))  # as the state file holds it (tuples as lists)
+        if saved_cfg != mine:
+            diff = sorted(k for k in saved_cfg.keys() | mine.keys() if saved_cfg.get(k) != mine.get(k))
             raise ValueError(f"{path}: this fine-tuning was started with other settings ({', '.join(diff)}); "
                              f"resume with those of {self.out / CONFIG_FILE}")
         if int(state["updates"]) != self.trainer.step:
