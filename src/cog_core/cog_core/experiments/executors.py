@@ -106,6 +106,7 @@ class Task:
     cpus: float = 1.0  # ray: CPUs the task holds
     gpus: float = 0.0  # ray: GPUs the task holds (Ray sets CUDA_VISIBLE_DEVICES to them)
     units: int = 0  # units of progress the task reports when it is done (for the bar's total)
+    units_done: int = 0  # units already done when it starts (a resumed run): the bar starts from them
     outputs: Callable[[Any], Sequence[Path]] | None = field(default=None, repr=False)
     """Paths the task's result says it wrote, checked on the driver once it finished."""
 
@@ -210,13 +211,15 @@ def gpus_per_run(device: str) -> float:
 class _Bar:
     """One tqdm bar over every task's latest progress (or nothing when progress is off)."""
 
-    def __init__(self, enabled: bool, total: int, desc: str, unit: str) -> None:
-        self.done: dict[int, int] = {}
+    def __init__(self, enabled: bool, total: int, desc: str, unit: str, done: dict[int, int] | None = None) -> None:
+        self.done: dict[int, int] = dict(done or {})
         self.bar = None
         if enabled:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit=unit, desc=desc, dynamic_ncols=True, mininterval=0.5)
+            # Work done before this call starts the bar, so that its rate and ETA count new work only.
+            self.bar = tqdm(total=total, initial=sum(self.done.values()), unit=unit, desc=desc, dynamic_ncols=True,
+                            mininterval=0.5)
 
     def set(self, index: int, n: int) -> None:
         self.done[index] = n
@@ -237,7 +240,7 @@ def run_tasks(spec: ExecutorSpec, tasks: Sequence[Task], desc: str = "tasks", un
     spec.validate()
     if not tasks:
         return []
-    bar = _Bar(progress, sum(t.units for t in tasks), desc, unit)
+    bar = _Bar(progress, sum(t.units for t in tasks), desc, unit, {i: t.units_done for i, t in enumerate(tasks) if t.units_done})
     try:
         if spec.is_ray:
             with ray_session(spec):

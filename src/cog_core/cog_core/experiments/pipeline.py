@@ -203,7 +203,9 @@ def run_jobs(jobs: Sequence[Job], parallel: int, desc: str, executor: ExecutorSp
     pending = list(jobs)
     running: dict[str, tuple[Job, subprocess.Popen, object, float]] = {}
     finished: list[Job] = []
-    bar = tqdm(total=sum(j.steps for j in jobs), unit="upd", desc=desc, mininterval=1.0)
+    # Steps resumed runs did before this call start the bar, so that its rate and ETA count new work only.
+    resumed = {j.name: j.progress() for j in jobs}
+    bar = tqdm(total=sum(j.steps for j in jobs), initial=sum(resumed.values()), unit="upd", desc=desc, mininterval=1.0)
 
     def start(job: Job) -> None:
         job.log.parent.mkdir(parents=True, exist_ok=True)
@@ -233,7 +235,8 @@ def run_jobs(jobs: Sequence[Job], parallel: int, desc: str, executor: ExecutorSp
                 finished.append(job)
                 if proc.returncode != 0:
                     tqdm.write(f"  {job.name} failed (exit {proc.returncode}); see {job.log}")
-            done = sum(j.steps for j in finished) + sum(j.progress() for j, *_ in running.values())
+            done = (sum(j.steps for j in finished) + sum(j.progress() for j, *_ in running.values())
+                    + sum(resumed[j.name] for j in pending))
             bar.update(max(0, done - bar.n))
     except KeyboardInterrupt:
         for _, proc, _, _ in running.values():
@@ -247,7 +250,7 @@ def run_jobs(jobs: Sequence[Job], parallel: int, desc: str, executor: ExecutorSp
 def _run_jobs_on(executor: ExecutorSpec, jobs: Sequence[Job], desc: str, gpus: float) -> list[Job]:
     """`run_jobs` on a Ray executor: one task per job (1 CPU, `gpus` GPUs), one progress bar of training steps."""
     cwd = os.getcwd()
-    tasks = [Task(job.name, _job_task, (job, cwd), cpus=1.0, gpus=gpus, units=job.steps,
+    tasks = [Task(job.name, _job_task, (job, cwd), cpus=1.0, gpus=gpus, units=job.steps, units_done=job.progress(),
                   outputs=lambda result, job=job: [job.run_dir] if result[0] == 0 else [])  # type: ignore[misc]
              for job in jobs]
     try:

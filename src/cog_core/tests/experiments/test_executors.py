@@ -178,3 +178,16 @@ def test_a_smoke_table_through_ray_gives_the_same_results_as_the_local_executor(
     assert list(finals) == ["runs/drawer/no-prior/seed0/final_eval.json"]
     assert finals == _final_evals(tmp_path / "local")
     assert _cells(tmp_path / "ray") == _cells(tmp_path / "local")
+
+
+def _report_all(payload: int, report) -> int:
+    report(payload)
+    return payload
+
+
+def test_the_task_bar_starts_from_the_units_done_before_the_call(capsys):
+    tasks = [Task("resumed", _report_all, 10, units=10, units_done=4), Task("fresh", _report_all, 10, units=10)]
+    assert run_tasks(ExecutorSpec(), tasks, desc="work", progress=True, parallel=1) == [10, 10]
+    lines = capsys.readouterr().err.replace("\r", "\n").split("\n")
+    counts = [int(line.split("|")[2].split("/")[0]) for line in lines if line.startswith("work:")]
+    assert counts[0] == 4 and counts[-1] == 20  # opens at the resumed task's 4, so the rate counts new work only

@@ -46,3 +46,24 @@ def test_a_collection_from_before_prior_profiles_counts_as_the_state_table_one(t
     assert collect_datasets(bags, [("drawer-task", TINY)], seed=0, workers=1, prior_profile="state-table")
     with pytest.raises(CollectionMismatch, match="prior profile state-table"):
         collect_datasets(bags, [("drawer-task", TINY)], seed=0, workers=1)
+
+
+def test_the_runs_progress_bar_starts_from_the_steps_resumed_runs_already_did(tmp_path, capsys):
+    import sys
+
+    from cog_core.experiments.pipeline import Job, run_jobs
+
+    def job(name: str, done: int | None) -> Job:
+        run_dir = tmp_path / name
+        run_dir.mkdir()
+        if done is not None:  # a run interrupted after `done` of its 100 steps
+            (run_dir / "metrics.csv").write_text(f"step,wall_s\n{done},1.0\n")
+        return Job(name, [[sys.executable, "-c", "pass"]], tmp_path / f"{name}.log", run_dir, steps=100)
+
+    # one slot: the second resumed run waits while the first runs, and its steps still count from the start
+    jobs = run_jobs([job("a", 30), job("b", None), job("c", 20)], parallel=1, desc="runs")
+    assert [j.returncode for j in jobs] == [0, 0, 0]
+    lines = capsys.readouterr().err.replace("\r", "\n").split("\n")
+    counts = [int(line.split("|")[2].split("/")[0]) for line in lines if line.startswith("runs:")]
+    assert counts[0] == 50  # the bar opens at the 30 + 20 resumed steps, not at 0 (which made a rate of thousands per second)
+    assert counts == sorted(counts)  # and never runs backwards while the waiting run is pending
