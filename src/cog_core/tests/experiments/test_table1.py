@@ -11,7 +11,8 @@ import pytest
 from cog_core.experiments.pipeline import CollectionMismatch
 from cog_core.experiments.stats import welch_test, wilson_interval
 from cog_core.experiments.table1.config import ORACLE_METHOD, SCENES, command_line, parse_scales, parse_steps, table_config
-from cog_core.experiments.table1.report import collect_report, markdown_report, merge_report, write_headline, write_report
+from cog_core.experiments.table1.report import (collect_report, headline_problems, markdown_report, merge_report, write_headline,
+                                                write_report)
 from cog_core.experiments.table1.run import _jobs, recorded_sizes, run_table
 
 
@@ -241,6 +242,24 @@ def test_the_headline_table_is_one_complete_command_on_the_test_split(tmp_path):
     with pytest.raises(ValueError, match="runs are missing for 2 cells"):
         write_headline(collect_report(cfg, tmp_path, {}, 0.0), tmp_path / "bad.json")
     assert not (tmp_path / "bad.json").exists()
+
+
+PIXEL_TABLE = Path(__file__).resolve().parents[4] / "docs" / "results" / "table_image.json"
+
+
+@pytest.mark.skipif(not PIXEL_TABLE.exists(), reason="docs/results/table_image.json is not in this checkout")
+def test_the_committed_pixel_table_is_a_headline_table_and_its_page_is_its_own_rendering():
+    report = json.loads(PIXEL_TABLE.read_text())
+    assert headline_problems(report) == []
+    cfg = report["config"]
+    assert cfg["obs"] == "image+state" and "cog-state" in cfg["methods"]
+    assert sorted(int(s) for s in report["data_seeds"]) == sorted(cfg["seeds"])
+    for cond, methods in report["cells"].items():
+        for method, cell in methods.items():
+            assert cell["episodes"] == 250 * len(cfg["seeds"]), (cond, method)
+    assert PIXEL_TABLE.with_suffix(".md").read_text() == markdown_report(report), (
+        "docs/results/table_image.md differs from what its JSON renders: regenerate both with "
+        "`cogrl table --report-only --out <the table's folder> --headline docs/results/table_image.json`")
 
 
 def test_the_report_keeps_to_its_split_and_uses_the_sample_std(tmp_path):
