@@ -252,11 +252,11 @@ def test_the_committed_pixel_table_is_a_headline_table_and_its_page_is_its_own_r
     report = json.loads(PIXEL_TABLE.read_text())
     assert headline_problems(report) == []
     cfg = report["config"]
-    assert cfg["obs"] == "image+state" and "cog-state" in cfg["methods"]
+    assert cfg["obs"] == "image+state" and ORACLE_METHOD in cfg["methods"] and cfg["eval_episodes"] == 250
     assert sorted(int(s) for s in report["data_seeds"]) == sorted(cfg["seeds"])
     for cond, methods in report["cells"].items():
         for method, cell in methods.items():
-            assert cell["episodes"] == 250 * len(cfg["seeds"]), (cond, method)
+            assert cell["episodes"] == cfg["eval_episodes"] * len(cfg["seeds"]), (cond, method)
     assert PIXEL_TABLE.with_suffix(".md").read_text() == markdown_report(report), (
         "docs/results/table_image.md differs from what its JSON renders: regenerate both with "
         "`cogrl table --report-only --out <the table's folder> --headline docs/results/table_image.json`")
